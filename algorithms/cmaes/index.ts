@@ -1,0 +1,295 @@
+/**
+ * CMA-ES: N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772 (2016) (see strategy.ts), with the
+ * restart strategies IPOP (A. Auger & N. Hansen, "A Restart CMA Evolution Strategy With Increasing Population
+ * Size", CEC 2005) and BIPOP (N. Hansen, "Benchmarking a BI-Population CMA-ES on the BBOB-2009 Function Testbed",
+ * GECCO 2009).
+ *
+ * Settings (as Katib's CMA-ES services):
+ * - `sigma`: initial step size as a fraction of every parameter's range (the search runs in the unit cube), in
+ *   (0, 1]; default 1/6, Optuna's min-range / 6.
+ * - `restart_strategy`: `none` (default; `None` accepted too), `ipop` (restart with twice the population on
+ *   stagnation) or `bipop` (alternate such large-population runs with small-population, small-step runs, giving
+ *   each regime a similar budget).
+ * - `random_state`: seed of the mutation sequences and of restart points; with it the same history and state give
+ *   the same suggestions. Without it, a seed is drawn on the first call and kept in the state.
+ *
+ * Mutations are quasi-random, after O. Teytaud & S. Gelly, "DCMA: yet another derandomization in
+ * covariance-matrix-adaptation", GECCO 2007: the standard normal vectors z of a generation are the inverse-normal
+ * images of an Owen-scrambled Sobol sequence (a new scrambling per generation), so a generation's λ draws cover the
+ * distribution evenly instead of clumping. On the sample-efficiency benchmark (Rosenbrock-4, Ackley-5, Levy-4,
+ * Branin, Hartmann-6, mixed) it lowered the median regret at 100 trials on every function, Rosenbrock-4's by more
+ * than half, compared with pseudo-random z.
+ *
+ * Encoding: one coordinate per parameter in [0, 1] (log scale for log distributions). Finite parameters (ints,
+ * stepped doubles, discretes and categoricals) round a coordinate to the value whose equal-width bin contains it,
+ * as Optuna's CmaEsSampler rounds ints; the point told back is the evaluated (rounded) one. A categorical thus
+ * becomes an ordinal coordinate in the order of its list. Boundaries: a draw outside the cube is redrawn up to 100
+ * times, then clipped (repair), as the cmaes library does.
+ *
+ * Generations: every suggestion carries the label `katib-ts/cmaes-generation=<run>-<generation>`. A generation is
+ * told as soon as λ of its trials have finished; requests that arrive before then (parallel trials, or k > 1) get
+ * further draws from the same distribution, so a request is never left empty, and trials of a generation beyond the
+ * first λ finished are ignored once it has been told. Callers that drop labels are matched by a hash of the
+ * assignment kept in the state (the latest 4λ).
+ *
+ * Failed trials (failed, killed, metrics unavailable) count as finished and rank below every trial with a value, so
+ * the distribution moves away from them without any invented loss; a generation in which every trial failed leaves
+ * the distribution unchanged.
+ *
+ * State: the distribution (mean, σ, packed covariance, evolution paths, recent best and worst values), the
+ * generation, the run's identifier, the count of quasi-random points used, the restart bookkeeping and at most 4λ
+ * assignment hashes: O(d²), independent of the number of trials. A state that does not fit the space or is
+ * malformed starts a fresh run.
+ *
+ * Unlike Katib's Optuna-based service, one-parameter spaces and spaces without a continuous parameter are accepted:
+ * the encoding above handles them.
+ */
+import { completedWithObjective, toLoss, type Algorithm, type SuggestResult, type Suggestion, type TrialRecord } from '../core/algorithm.js';
+import { binnedFromUnit, binnedToUnit } from '../core/binned-unit.js';
+import { normQuantile } from '../core/gaussian.js';
+import type { Issue } from '../core/issues.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { choiceSetting, numberSetting, rejectUnknown, seedSetting } from '../core/settings.js';
+import { assignmentKey, cardinality, type Assignment, type SearchSpace } from '../core/space.js';
+import { historyKeys } from '../random/index.js';
+import { mix32, sobolPoint } from '../sobol/sequence.js';
+import { constants, defaultPopulationSize, eigen, initialDistribution, sampleCandidate, shouldStop, tell, type Distribution } from './strategy.js';
+
+export const RESTART_STRATEGIES = ['none', 'ipop', 'bipop'] as const;
+export type RestartStrategy = (typeof RESTART_STRATEGIES)[number];
+
+/** The trial label naming the CMA-ES run and generation a suggestion belongs to. */
+export const GENERATION_LABEL = 'katib-ts/cmaes-generation';
+
+export interface CmaesSettings {
+  readonly sigma: number;
+  readonly restartStrategy: RestartStrategy;
+  readonly randomState: number | undefined;
+}
+
+export interface CmaesState {
+  readonly dims: number;
+  /** Identifies the current run (changes at every restart) in generation labels. */
+  readonly run: string;
+  readonly popsize: number;
+  readonly dist: Distribution;
+  /** Hashes of the assignments handed out in the current generation (newest last, at most 4λ). */
+  readonly keys: readonly string[];
+  /** Points of the current generation's quasi-random sequence used so far (draws and redraws). */
+  readonly drawn: number;
+  readonly restarts: RestartBookkeeping;
+}
+
+/** IPOP/BIPOP bookkeeping (BIPOP's regimes and their evaluation budgets). */
+export interface RestartBookkeeping {
+  /** Restarts so far (large-population ones for BIPOP). */
+  readonly count: number;
+  readonly regime: 'large' | 'small';
+  readonly smallEvaluations: number;
+  readonly largeEvaluations: number;
+  /** Evaluations told in the current run. */
+  readonly runEvaluations: number;
+  /** Seed for restart draws when no random_state is set. */
+  readonly seed: number;
+}
+
+const DEFAULT_SIGMA = 1 / 6;
+const MAX_RESAMPLES = 100;
+const INC_POPSIZE = 2;
+
+export const cmaes: Algorithm<CmaesSettings, CmaesState> = {
+  name: 'cmaes',
+  parseSettings(raw) {
+    const issues: Issue[] = [];
+    rejectUnknown(raw, ['sigma', 'restart_strategy', 'random_state'], issues);
+    const sigma = numberSetting(raw, 'sigma', DEFAULT_SIGMA, { min: 0, exclusiveMin: true, max: 1 }, issues);
+    // Katib's Optuna service spells "none" as Python's None too.
+    const restartStrategy = choiceSetting(raw['restart_strategy'] === 'None' ? { ...raw, restart_strategy: 'none' } : raw, 'restart_strategy', 'none', RESTART_STRATEGIES, issues);
+    const randomState = seedSetting(raw, 'random_state', issues);
+    return issues.length > 0 ? issues : { sigma, restartStrategy, randomState };
+  },
+  suggest(req, settings): SuggestResult<CmaesState> {
+    const dims = req.space.length;
+    let state = isUsableState(req.state, dims) ? req.state : freshState(dims, settings, req.rng);
+    state = tellFinishedGeneration(state, req.space, req.history, req.goal, settings);
+    const seen = historyKeys(req.space, req.history);
+    const size = req.space.reduce((n, p) => n * cardinality(p), 1);
+    const e = eigen(state.dist);
+    const label = `${state.run}-${state.dist.generation}`;
+    const keys = [...state.keys];
+    const mutations = mutationStream(state);
+    const suggestions: Suggestion[] = [];
+    for (let i = 0; i < req.count; i++) {
+      let a = decode(req.space, drawInCube(state.dist, e, mutations.next));
+      // In a finite space, redraw an assignment already tried while untried ones remain (bounded).
+      for (let tries = 0; Number.isFinite(size) && seen.size < size && seen.has(assignmentKey(a)) && tries < 32; tries++) {
+        a = decode(req.space, drawInCube(state.dist, e, mutations.next));
+      }
+      const key = assignmentKey(a);
+      seen.add(key);
+      keys.push(hashKey(key));
+      suggestions.push({ assignments: a, labels: { [GENERATION_LABEL]: label } });
+    }
+    return { suggestions, state: { ...state, keys: keys.slice(-4 * state.popsize), drawn: mutations.used() } };
+  },
+};
+
+function isUsableState(s: CmaesState | undefined, dims: number): s is CmaesState {
+  if (!s || typeof s !== 'object' || s.dims !== dims || typeof s.run !== 'string' || !Array.isArray(s.keys)) return false;
+  const d = s.dist as Distribution | undefined;
+  const finite = (v: unknown, n: number): boolean => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  return (
+    !!d &&
+    Number.isInteger(s.popsize) &&
+    s.popsize >= 2 &&
+    finite(d.mean, dims) &&
+    finite(d.pc, dims) &&
+    finite(d.ps, dims) &&
+    finite(d.cov, (dims * (dims + 1)) / 2) &&
+    typeof d.sigma === 'number' &&
+    d.sigma > 0 &&
+    Number.isFinite(d.sigma) &&
+    Number.isInteger(d.generation) &&
+    finite(d.funhist, Array.isArray(d.funhist) ? d.funhist.length : -1) &&
+    !!s.restarts &&
+    typeof s.restarts === 'object' &&
+    (s.restarts.regime === 'large' || s.restarts.regime === 'small') &&
+    [s.restarts.count, s.restarts.smallEvaluations, s.restarts.largeEvaluations, s.restarts.runEvaluations, s.restarts.seed].every((v) => Number.isInteger(v) && v >= 0) &&
+    s.keys.every((k) => typeof k === 'string') &&
+    Number.isInteger(s.drawn) &&
+    s.drawn >= 0 &&
+    s.drawn < 2 ** 32
+  );
+}
+
+function newRunId(rng: Rng): string {
+  return rng.int(0, 36 ** 6 - 1).toString(36).padStart(6, '0');
+}
+
+function freshState(dims: number, settings: CmaesSettings, rng: Rng): CmaesState {
+  const popsize = defaultPopulationSize(dims);
+  return {
+    dims,
+    run: newRunId(rng),
+    popsize,
+    dist: initialDistribution(new Array<number>(dims).fill(0.5), settings.sigma),
+    keys: [],
+    drawn: 0,
+    restarts: { count: 0, regime: 'large', smallEvaluations: 0, largeEvaluations: 0, runEvaluations: 0, seed: settings.randomState ?? rng.int(0, 0xffffffff) },
+  };
+}
+
+/** Smallest and largest uniform fed to the normal quantile: a scrambled coordinate may be exactly 0. */
+const U_EDGE = 2 ** -33;
+
+/**
+ * The current generation's standard normal mutations: point `drawn`, `drawn + 1`, … of a Sobol sequence scrambled
+ * for this run and generation, mapped through Φ⁻¹ coordinate by coordinate.
+ */
+function mutationStream(state: CmaesState): { next: () => number[]; used: () => number } {
+  const seed = mix32((state.restarts.seed ^ mix32(hashNumber(state.run)) ^ Math.imul(state.dist.generation + 1, 0x9e3779b1)) >>> 0);
+  let index = state.drawn;
+  return {
+    next: () => sobolPoint(index++, state.dims, seed).map((u) => normQuantile(Math.min(1 - U_EDGE, Math.max(U_EDGE, u)))),
+    used: () => index,
+  };
+}
+
+/** A draw from the distribution inside [0, 1]^d: redrawn while outside (bounded), then clipped. */
+function drawInCube(dist: Distribution, e: ReturnType<typeof eigen>, nextNormal: () => number[]): number[] {
+  for (let i = 0; i < MAX_RESAMPLES; i++) {
+    const x = sampleCandidate(dist, e, nextNormal());
+    if (x.every((v) => v >= 0 && v <= 1)) return x;
+  }
+  return sampleCandidate(dist, e, nextNormal()).map((v) => Math.min(1, Math.max(0, v)));
+}
+
+function decode(space: SearchSpace, x: readonly number[]): Assignment[] {
+  return space.map((p, i) => ({ name: p.name, value: binnedFromUnit(p, x[i] as number) }));
+}
+
+/** FNV-1a of a string. */
+function hashNumber(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** FNV-1a of a string, base 36: a short stand-in for an assignment key in the state. */
+function hashKey(text: string): string {
+  return hashNumber(text).toString(36);
+}
+
+/** Trial states that will not change any more: the trial counts towards its generation, with or without a value. */
+const TERMINAL = new Set<TrialRecord['status']>(['failed', 'killed', 'metrics-unavailable', 'early-stopped', 'succeeded']);
+
+/**
+ * Tells the current generation when λ of its trials have finished, then restarts on stagnation per the strategy.
+ * Returns the state unchanged while the generation is still running.
+ */
+function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
+  const label = `${state.run}-${state.dist.generation}`;
+  const keys = new Set(state.keys);
+  const members = history.filter((t) => {
+    const l = t.labels[GENERATION_LABEL];
+    if (l !== undefined) return l === label;
+    return keys.has(hashKey(assignmentKey(space.map((p) => ({ name: p.name, value: t.assignments[p.name] ?? '' })))));
+  });
+  const valued = new Set(completedWithObjective(members).map((t) => t.name));
+  const finished: { x: number[]; loss: number }[] = [];
+  for (const t of members) {
+    if (!valued.has(t.name) && !TERMINAL.has(t.status)) continue;
+    const x = space.map((p) => binnedToUnit(p, t.assignments[p.name] ?? ''));
+    if (!x.every(Number.isFinite)) continue;
+    finished.push({ x, loss: valued.has(t.name) ? toLoss(t.objective as number, goal) : Number.POSITIVE_INFINITY });
+  }
+  if (finished.length < state.popsize) return state;
+  // The first λ finished in history order, trials with a value before failed ones.
+  const chosen = [...finished.filter((f) => Number.isFinite(f.loss)), ...finished.filter((f) => !Number.isFinite(f.loss))].slice(0, state.popsize);
+  const k = constants(state.dims, state.popsize);
+  let dist: Distribution;
+  if (chosen.some((c) => Number.isFinite(c.loss))) {
+    dist = tell(
+      state.dist,
+      k,
+      chosen.map((c) => c.x),
+      chosen.map((c) => c.loss),
+    );
+  } else {
+    dist = { ...state.dist, generation: state.dist.generation + 1 };
+  }
+  const restarts = { ...state.restarts, runEvaluations: state.restarts.runEvaluations + state.popsize };
+  const next: CmaesState = { ...state, dist, keys: [], drawn: 0, restarts };
+  if (settings.restartStrategy === 'none' || !shouldStop(dist, k, settings.sigma)) return next;
+  return restart(next, settings);
+}
+
+/** Starts a new run per IPOP or BIPOP: a uniformly drawn mean, the initial step size and a new population size. */
+function restart(state: CmaesState, settings: CmaesSettings): CmaesState {
+  const r = state.restarts;
+  // Restart draws come from a stream of their own, so they do not depend on how many suggestions a call made.
+  const rng = createRng(`cmaes-restart/${r.seed}/${r.count}/${r.smallEvaluations + r.largeEvaluations + r.runEvaluations}`);
+  const base = defaultPopulationSize(state.dims);
+  let popsize: number;
+  let sigma = settings.sigma;
+  let next: RestartBookkeeping;
+  if (settings.restartStrategy === 'ipop') {
+    popsize = state.popsize * INC_POPSIZE;
+    next = { ...r, count: r.count + 1, largeEvaluations: r.largeEvaluations + r.runEvaluations, runEvaluations: 0 };
+  } else {
+    const small = r.regime === 'small' ? r.smallEvaluations + r.runEvaluations : r.smallEvaluations;
+    const large = r.regime === 'large' ? r.largeEvaluations + r.runEvaluations : r.largeEvaluations;
+    if (small < large) {
+      // A small-population regime: λ between λ₀ and the last large λ, step size shrunk by up to 100.
+      const multiplier = INC_POPSIZE ** r.count;
+      popsize = Math.max(base, Math.floor(base * multiplier ** (rng.next() ** 2)));
+      sigma = settings.sigma * 10 ** (-2 * rng.next());
+      next = { ...r, regime: 'small', smallEvaluations: small, largeEvaluations: large, runEvaluations: 0 };
+    } else {
+      popsize = base * INC_POPSIZE ** (r.count + 1);
+      next = { ...r, count: r.count + 1, regime: 'large', smallEvaluations: small, largeEvaluations: large, runEvaluations: 0 };
+    }
+  }
+  const mean = Array.from({ length: state.dims }, () => rng.next());
+  return { ...state, run: newRunId(rng), popsize, dist: initialDistribution(mean, sigma), keys: [], drawn: 0, restarts: next };
+}

@@ -1,0 +1,82 @@
+/**
+ * The suggestion service as it is deployed: `katib serve suggestion` in a process of its own, started from the
+ * compiled CLI (bin/katib.js), reached over gRPC on the loopback address. Its memory is read from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { SuggestionClient } from '../../src/suggestion/client.js';
+import { repoRoot } from './repo-root.js';
+
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly address: string;
+  readonly client: SuggestionClient;
+  /** Peak resident set size so far (VmHWM), in MiB; undefined where /proc is unavailable. */
+  peakRssMiB(): number | undefined;
+  /** Current resident set size (VmRSS), in MiB. */
+  rssMiB(): number | undefined;
+  stop(): Promise<void>;
+}
+
+function procStatus(pid: number, field: string): number | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `cli`: the deployed command, bin/katib.js; `bare`: startSuggestionServer alone (bare-suggestion-server.ts). */
+export type ServiceEntry = 'cli' | 'bare';
+
+/**
+ * Starts `node bin/katib.js serve suggestion --host 127.0.0.1 --port 0 [--algorithm NAME]` (or the bare server) and waits for its
+ * "suggestion service listening on HOST:PORT" line and for the health service to report SERVING. Throws with the
+ * service's stderr when it exits first or does not start within 30 s (run `npm run build` first).
+ */
+export async function startService(algorithm?: string, entry: ServiceEntry = 'cli'): Promise<ServiceProcess> {
+  const args =
+    entry === 'cli'
+      ? [path.join(repoRoot(), 'bin', 'katib.js'), 'serve', 'suggestion', '--host', '127.0.0.1', '--port', '0', ...(algorithm ? ['--algorithm', algorithm] : [])]
+      : [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'bare-suggestion-server.js'), ...(algorithm ? [algorithm] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`katib serve suggestion did not report its port within 30 s:\n${stderr}`)), 30_000);
+    const lines = readline.createInterface({ input: child.stderr as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      stderr += `${line}\n`;
+      const m = /suggestion service listening on [^\s]+:(\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`katib serve suggestion exited with ${code} before listening (did \`npm run build\` run?):\n${stderr}`));
+    });
+  });
+  const address = `127.0.0.1:${port}`;
+  const client = new SuggestionClient(address, 600_000);
+  await client.waitReady(30_000);
+  const pid = child.pid as number;
+  return {
+    pid,
+    address,
+    client,
+    peakRssMiB: () => procStatus(pid, 'VmHWM'),
+    rssMiB: () => procStatus(pid, 'VmRSS'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        client.close();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

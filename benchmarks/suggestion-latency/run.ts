@@ -1,0 +1,379 @@
+/**
+ * Suggestion latency: the time of one GetSuggestions call over gRPC with N finished trials in the request, for
+ * every registered algorithm, beside Optuna's ask() + tell() with N trials in its study, in one run; and the
+ * suggestion service's peak resident memory.
+ *
+ * Ours: for each algorithm, `katib serve suggestion --algorithm NAME` runs in its own process (as a per-algorithm
+ * Deployment does). For each history size N, the request carries N succeeded trials at random points of the space
+ * (values of the `mixed` test function), then one warm-up call and `--reps` timed calls follow, each asking for one
+ * trial, which is completed and appended to the history, with the settings (state) of the previous reply. The time
+ * is the RPC alone (request prepared beforehand, reply decoded); the same request is also handed to the service's
+ * handler in this process, which gives the algorithm's share without serialisation and transport.
+ * Optuna: optuna_ask.py, a study with N trials added by add_trials, then the same warm-up and rounds of
+ * ask(fixed_distributions) + tell.
+ * Peak RSS: VmHWM of each service process after its largest history (/proc/PID/status).
+ *
+ * Spaces: the `mixed` space of benchmarks/common/problems.json (log-scale float, int, categorical, float); grid gets
+ * steps on its doubles (1.2 million combinations); hyperband and asha get an extra int `epochs` (1 … 27) as resource.
+ * Settings: random_state=0 and what each algorithm requires — hyperband r_l=27, resource_name=epochs (with
+ * parallelTrialCount 27, which Katib's validation needs); asha resource_name=epochs; pbt n_population=5,
+ * truncation_threshold=0.2, suggestion_trial_dir.
+ *
+ *   npm run build && node dist/benchmarks/suggestion-latency/run.js              # full: N = 10,100,200,500,1000, 20 reps
+ *   node dist/benchmarks/suggestion-latency/run.js --quick                       # N = 10,200,1000, 5 reps
+ *   options: --histories 10,100  --reps N  --algorithms tpe,cmaes  --samplers tpe  --out FILE
+ *            --server cli|bare (bare: startSuggestionServer alone, without the CLI's other modules)
+ *
+ * Prints median milliseconds per call (gRPC and in-process), ratios to Optuna, peak RSS, and the targets with
+ * PASS/FAIL. Writes benchmarks/results/suggestion-latency.json. Run it on a quiet machine: it measures time.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createRng } from '../../algorithms/core/rng.js';
+import { parseSearchSpace, samplePrior } from '../../algorithms/core/space.js';
+import { isIssues } from '../../algorithms/core/issues.js';
+import { ALGORITHMS, type AlgorithmName } from '../../algorithms/index.js';
+import type { ParameterSpec } from '../../src/api/types.js';
+import { loadKatibProto } from '../../src/grpc/proto.js';
+import { getSuggestions } from '../../src/suggestion/adapter.js';
+import type { PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting, PbTrial } from '../../src/suggestion/wire.js';
+import { experimentToPb, trialToPb } from '../../src/suggestion/wire.js';
+import { intListOption, intOption, listOption, parseArgs } from '../common/cli-args.js';
+import { benchmarkExperiment, succeededTrial } from '../common/controller.js';
+import { startService, type ServiceEntry } from '../common/katib-service.js';
+import { evaluate, loadProblems } from '../common/problems.js';
+import { provenance } from '../common/provenance.js';
+import { PYTHON, runPythonJson } from '../common/python.js';
+import { repoRoot } from '../common/repo-root.js';
+import { median } from '../common/stats.js';
+import { fmt, fmtRatio, renderTable } from '../common/table.js';
+
+const OPTUNA_SAMPLERS = ['tpe', 'multivariate-tpe', 'cmaes', 'random', 'qmc'] as const;
+/** Our algorithm → the Optuna sampler it is compared with. */
+const COUNTERPART: Partial<Record<string, string>> = { tpe: 'tpe', 'multivariate-tpe': 'multivariate-tpe', cmaes: 'cmaes', random: 'random', sobol: 'qmc' };
+
+type SpaceKind = 'mixed' | 'grid' | 'resource';
+
+interface Case {
+  readonly space: SpaceKind;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly parallelTrialCount?: number;
+}
+
+/** Each algorithm with its minimal settings (random_state added so that runs repeat). */
+const CASES: Readonly<Record<AlgorithmName, Case>> = {
+  random: { space: 'mixed', settings: { random_state: '0' } },
+  grid: { space: 'grid', settings: {} },
+  tpe: { space: 'mixed', settings: { random_state: '0' } },
+  'multivariate-tpe': { space: 'mixed', settings: { random_state: '0' } },
+  bayesianoptimization: { space: 'mixed', settings: { random_state: '0' } },
+  cmaes: { space: 'mixed', settings: { random_state: '0' } },
+  sobol: { space: 'mixed', settings: { random_state: '0' } },
+  hyperband: { space: 'resource', settings: { r_l: '27', resource_name: 'epochs', random_state: '0' }, parallelTrialCount: 27 },
+  asha: { space: 'resource', settings: { resource_name: 'epochs', random_state: '0' } },
+  pbt: { space: 'mixed', settings: { n_population: '5', truncation_threshold: '0.2', suggestion_trial_dir: '/var/log/katib/checkpoints/', random_state: '0' } },
+};
+
+const USAGE = 'usage: node dist/benchmarks/suggestion-latency/run.js [--quick] [--histories 10,100,200,500,1000] [--reps N] [--algorithms a,b] [--samplers a,b] [--server cli|bare] [--out FILE]';
+
+interface Settings {
+  readonly mode: 'quick' | 'full' | 'custom';
+  readonly histories: readonly number[];
+  readonly reps: number;
+  readonly algorithms: readonly AlgorithmName[];
+  readonly samplers: readonly string[];
+  readonly server: ServiceEntry;
+  readonly out: string;
+}
+
+function parseSettings(argv: readonly string[]): Settings {
+  const args = parseArgs(argv, ['quick'], ['histories', 'reps', 'algorithms', 'samplers', 'server', 'out'], USAGE);
+  const server = args.values.get('server') ?? 'cli';
+  if (server !== 'cli' && server !== 'bare') throw new Error(`--server must be cli or bare (--server=${JSON.stringify(server)})`);
+  const quick = args.flags.has('quick');
+  const custom = ['histories', 'reps', 'algorithms', 'samplers'].some((k) => args.values.has(k));
+  const names = Object.keys(ALGORITHMS);
+  return {
+    mode: custom ? 'custom' : quick ? 'quick' : 'full',
+    histories: intListOption(args, 'histories', quick ? [10, 200, 1000] : [10, 100, 200, 500, 1000]),
+    reps: intOption(args, 'reps', quick ? 5 : 20),
+    algorithms: listOption(args, 'algorithms', names, names) as AlgorithmName[],
+    samplers: listOption(args, 'samplers', OPTUNA_SAMPLERS, OPTUNA_SAMPLERS),
+    server,
+    out: args.values.get('out') ?? path.join(repoRoot(), 'benchmarks', 'results', 'suggestion-latency.json'),
+  };
+}
+
+function spaceOf(kind: SpaceKind, mixed: readonly ParameterSpec[]): ParameterSpec[] {
+  switch (kind) {
+    case 'mixed':
+      return [...mixed];
+    case 'resource':
+      return [...mixed, { name: 'epochs', parameterType: 'int', feasibleSpace: { min: '1', max: '27' } }];
+    case 'grid':
+      return mixed.map((p) => {
+        if (p.name === 'lr') return { ...p, feasibleSpace: { min: '0.0001', max: '0.1', step: '0.0001' } };
+        if (p.name === 'dropout') return { ...p, feasibleSpace: { ...p.feasibleSpace, step: '0.01' } };
+        return p;
+      });
+  }
+}
+
+/** Calls GetSuggestions with a prepared request; resolves with the reply and the milliseconds of the RPC. */
+function rpc(stub: grpc.Client, req: PbGetSuggestionsRequest): Promise<{ reply: PbGetSuggestionsReply; ms: number }> {
+  type Unary = (req: PbGetSuggestionsRequest, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: PbGetSuggestionsReply) => void) => void;
+  const method = (stub as unknown as Record<string, Unary>)['GetSuggestions'] as Unary;
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    method.call(stub, req, new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (err, reply) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (err) reject(new Error(`GetSuggestions: ${grpc.status[err.code]}: ${err.details}`));
+      else resolve({ reply, ms });
+    });
+  });
+}
+
+interface Measurement {
+  readonly history: number;
+  readonly warmupMs: number;
+  readonly timesMs: readonly number[];
+  readonly medianMs: number;
+  /** The fastest timed call: a load-robust lower bound where the machine is shared. */
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly inProcessMedianMs?: number;
+  /** Median of the same request with current_request_number 0: everything but the algorithm. */
+  readonly floorMedianMs?: number;
+  /** Calls that returned no suggestion (the algorithm waiting or exhausted). */
+  readonly emptyReplies?: number;
+}
+
+interface AlgorithmResult {
+  readonly algorithm: string;
+  readonly measurements: readonly Measurement[];
+  readonly peakRssMiB: number | undefined;
+  /** RSS of the service process once it serves, before any request. */
+  readonly idleRssMiB?: number | undefined;
+}
+
+async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: readonly ParameterSpec[]): Promise<AlgorithmResult> {
+  const c = CASES[algorithm];
+  const parameters = spaceOf(c.space, mixedSpace);
+  const space = parseSearchSpace(parameters);
+  if (isIssues(space)) throw new Error(`benchmark space for ${algorithm} is invalid: ${JSON.stringify(space)}`);
+  const service = await startService(algorithm, s.server);
+  const idleRssMiB = service.rssMiB();
+  const proto = loadKatibProto();
+  const stub = new proto.Suggestion(service.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const measurements: Measurement[] = [];
+  try {
+    for (const n of s.histories) {
+      const exp = benchmarkExperiment({ name: `latency-${algorithm}-${n}`, parameters, algorithm, settings: c.settings, parallelTrialCount: c.parallelTrialCount });
+      const rng = createRng(`history/${algorithm}/${n}`);
+      const trials: PbTrial[] = [];
+      for (let i = 0; i < n; i++) {
+        const assignments = space.map((p) => ({ name: p.name, value: samplePrior(p, rng) }));
+        const value = evaluate({ name: 'mixed' }, Object.fromEntries(assignments.map((a) => [a.name, a.value])));
+        trials.push(trialToPb(succeededTrial(exp, i, assignments, value)));
+      }
+      let settings: PbSetting[] | undefined;
+      const times: number[] = [];
+      const inProcess: number[] = [];
+      let empty = 0;
+      for (let r = 0; r <= s.reps; r++) {
+        const req: PbGetSuggestionsRequest = {
+          experiment: experimentToPb(exp, settings),
+          trials,
+          current_request_number: 1,
+          total_request_number: trials.length + 1,
+        };
+        const { reply, ms } = await rpc(stub, req);
+        times.push(ms);
+        const start = process.hrtime.bigint();
+        getSuggestions(req);
+        inProcess.push(Number(process.hrtime.bigint() - start) / 1e6);
+        if (reply.algorithm && reply.algorithm.algorithm_settings.length > 0) settings = reply.algorithm.algorithm_settings;
+        const suggestion = reply.parameter_assignments[0];
+        if (suggestion === undefined) {
+          empty++;
+          continue;
+        }
+        const point = Object.fromEntries(suggestion.assignments.map((a) => [a.name, a.value]));
+        trials.push(trialToPb(succeededTrial(exp, trials.length, suggestion.assignments, evaluate({ name: 'mixed' }, point), suggestion.labels)));
+      }
+      // The transport floor: the same request asking for nothing (current_request_number 0): serialisation, transport
+      // and the service's decoding of every trial, but no algorithm.
+      const floor: number[] = [];
+      for (let r = 0; r < Math.max(5, s.reps); r++) {
+        const req = { experiment: experimentToPb(exp, settings), trials, current_request_number: 0, total_request_number: trials.length };
+        floor.push((await rpc(stub, req)).ms);
+      }
+      const timed = times.slice(1);
+      measurements.push({
+        history: n,
+        warmupMs: times[0] as number,
+        timesMs: timed,
+        medianMs: median(timed),
+        minMs: Math.min(...timed),
+        maxMs: Math.max(...times),
+        inProcessMedianMs: median(inProcess.slice(1)),
+        floorMedianMs: median(floor),
+        emptyReplies: empty,
+      });
+      process.stderr.write(`ours   ${algorithm.padEnd(20)} N=${String(n).padStart(4)}  median ${fmt(median(timed))} ms (in-process ${fmt(median(inProcess.slice(1)))} ms, floor ${fmt(median(floor))} ms)\n`);
+    }
+    return { algorithm, measurements, peakRssMiB: service.peakRssMiB(), idleRssMiB };
+  } finally {
+    stub.close();
+    await service.stop();
+  }
+}
+
+function measureOptuna(s: Settings): { version: string; results: AlgorithmResult[] } {
+  if (s.samplers.length === 0) return { version: '', results: [] };
+  const script = path.join(repoRoot(), 'benchmarks', 'suggestion-latency', 'optuna_ask.py');
+  const out = runPythonJson(script, [s.histories.join(','), String(s.reps), s.samplers.join(',')], 1_800_000) as {
+    optuna: string;
+    results: { sampler: string; history: number; warmupMs: number; timesMs: number[] }[];
+  };
+  const results = s.samplers.map((sampler) => ({
+    algorithm: sampler,
+    peakRssMiB: undefined,
+    measurements: out.results
+      .filter((r) => r.sampler === sampler)
+      .map((r) => ({ history: r.history, warmupMs: r.warmupMs, timesMs: r.timesMs, medianMs: median(r.timesMs), minMs: Math.min(...r.timesMs), maxMs: Math.max(r.warmupMs, ...r.timesMs) })),
+  }));
+  for (const r of results) for (const m of r.measurements) process.stderr.write(`optuna ${r.algorithm.padEnd(20)} N=${String(m.history).padStart(4)}  median ${fmt(m.medianMs)} ms\n`);
+  return { version: out.optuna, results };
+}
+
+interface TargetCheck {
+  readonly id: string;
+  readonly description: string;
+  readonly status: 'PASS' | 'FAIL' | 'SKIP';
+  readonly measured: string;
+}
+
+function at(r: AlgorithmResult | undefined, n: number): Measurement | undefined {
+  return r?.measurements.find((m) => m.history === n);
+}
+
+function targets(ours: readonly AlgorithmResult[]): TargetCheck[] {
+  const find = (name: string): AlgorithmResult | undefined => ours.find((r) => r.algorithm === name);
+  const checks: TargetCheck[] = [];
+  const check = (id: string, description: string, value: number | undefined, limit: number, unit: string, strict = false): void => {
+    if (value === undefined || Number.isNaN(value)) checks.push({ id, description, status: 'SKIP', measured: 'not measured (add that algorithm or history size)' });
+    else checks.push({ id, description, status: (strict ? value < limit : value <= limit) ? 'PASS' : 'FAIL', measured: `${fmt(value)} ${unit}` });
+  };
+  check('tpe-1000', 'tpe: median GetSuggestions <= 10 ms at 1000 trials', at(find('tpe'), 1000)?.medianMs, 10, 'ms');
+  const cm = find('cmaes');
+  check('cmaes-2ms', 'cmaes: median GetSuggestions <= 2 ms (at every history size measured)', cm ? Math.max(...cm.measurements.map((m) => m.medianMs)) : undefined, 2, 'ms (largest median)');
+  check('bo-200', 'bayesianoptimization: median GetSuggestions <= 250 ms at 200 trials', at(find('bayesianoptimization'), 200)?.medianMs, 250, 'ms');
+  const bo = find('bayesianoptimization');
+  check('bo-max', 'bayesianoptimization: no call above 1 s (warm-up included, every history size)', bo ? Math.max(...bo.measurements.map((m) => m.maxMs)) : undefined, 1000, 'ms (slowest call)');
+  const rss = ours.map((r) => r.peakRssMiB).filter((x): x is number => x !== undefined);
+  const has1000 = ours.some((r) => at(r, 1000) !== undefined);
+  check('rss-1000', 'suggestion service peak RSS < 100 MiB with 1000-trial requests (largest over the algorithms)', has1000 && rss.length > 0 ? Math.max(...rss) : undefined, 100, 'MiB', true);
+  return checks;
+}
+
+async function main(): Promise<void> {
+  const s = parseSettings(process.argv.slice(2));
+  const source = provenance(); // the build measured is the working tree now
+  const mixed = loadProblems().find((p) => p.name === 'mixed');
+  if (!mixed) throw new Error('benchmarks/common/problems.json has no "mixed" function');
+  console.log(`Mode ${s.mode}: histories ${s.histories.join(', ')}; ${s.reps} timed calls after one warm-up; ${s.algorithms.length} algorithms, ${s.samplers.length} Optuna samplers.`);
+  const started = Date.now();
+  const ours: AlgorithmResult[] = [];
+  for (const algorithm of s.algorithms) ours.push(await measureOurs(algorithm, s, mixed.parameters));
+  const optuna = measureOptuna(s);
+  // Reference: the idle RSS of the service alone, without the CLI's other modules.
+  const bare = await startService(undefined, 'bare');
+  const bareIdleRssMiB = bare.rssMiB();
+  await bare.stop();
+  const wallSeconds = (Date.now() - started) / 1000;
+
+  const cols = s.histories.map((n) => `N=${n}`);
+  const cell = (r: AlgorithmResult, n: number, pick: (m: Measurement) => number | undefined): string => {
+    const m = at(r, n);
+    const v = m ? pick(m) : undefined;
+    return v === undefined ? '-' : fmt(v);
+  };
+  console.log(`\nGetSuggestions over gRPC, median ms of ${s.reps} calls (slowest call of any size, warm-up included, in the last column)`);
+  console.log(
+    renderTable(
+      ['algorithm', ...cols, 'max'],
+      [
+        ...ours.map((r) => [r.algorithm, ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
+        ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
+      ],
+    ),
+  );
+  console.log(`\nFastest of the ${s.reps} timed calls, ms (a lower bound that load cannot inflate; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  console.log(
+    renderTable(
+      ['algorithm', ...cols],
+      [...ours.map((r) => [r.algorithm, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
+    ),
+  );
+  console.log('\nWhere the time goes, median ms: in-process = the same request handed to the handler in this process (the algorithm, no');
+  console.log('serialisation or transport); floor = the same request over gRPC asking for 0 suggestions (everything but the algorithm)');
+  console.log(
+    renderTable(
+      ['algorithm', ...s.histories.flatMap((n) => [`in-proc N=${n}`, `floor N=${n}`])],
+      ours.map((r) => [r.algorithm, ...s.histories.flatMap((n) => [cell(r, n, (m) => m.inProcessMedianMs), cell(r, n, (m) => m.floorMedianMs)])]),
+    ),
+  );
+  const pairs = ours.filter((r) => COUNTERPART[r.algorithm] !== undefined && optuna.results.some((o) => o.algorithm === COUNTERPART[r.algorithm]));
+  const ratios = pairs.map((r) => {
+    const o = optuna.results.find((x) => x.algorithm === COUNTERPART[r.algorithm]) as AlgorithmResult;
+    return {
+      ours: r.algorithm,
+      optuna: o.algorithm,
+      ratios: s.histories.map((n) => {
+        const a = at(r, n)?.medianMs;
+        const b = at(o, n)?.medianMs;
+        return a === undefined || b === undefined ? Number.NaN : a / b;
+      }),
+    };
+  });
+  if (ratios.length > 0) {
+    console.log('\nOurs over gRPC / Optuna ask+tell in-process (median; < 1: ours faster)');
+    console.log(renderTable(['pair', ...cols], ratios.map((x) => [`${x.ours} / O.${x.optuna}`, ...x.ratios.map(fmtRatio)])));
+  }
+  console.log(`\nRSS of each service process, MiB: idle after start, and peak (VmHWM) after its largest request (${Math.max(...s.histories)} trials)`);
+  const mib = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1));
+  console.log(renderTable(['algorithm', 'idle', 'peak'], ours.map((r) => [r.algorithm, mib(r.idleRssMiB), mib(r.peakRssMiB)])));
+  console.log(`Service processes: ${s.server === 'cli' ? '`katib serve suggestion` (bin/katib.js)' : 'bare startSuggestionServer'}. Reference: startSuggestionServer alone idles at ${mib(bareIdleRssMiB)} MiB.`);
+  const checks = targets(ours);
+  console.log('\nTargets');
+  for (const t of checks) console.log(`${t.status.padEnd(4)}  ${t.description}: ${t.measured}`);
+  console.log(`\nWall time ${wallSeconds.toFixed(0)} s.`);
+
+  const json = {
+    benchmark: 'suggestion-latency',
+    generatedAt: new Date().toISOString(),
+    mode: s.mode,
+    command: `node dist/benchmarks/suggestion-latency/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    settings: { histories: s.histories, reps: s.reps, algorithms: s.algorithms, samplers: s.samplers, cases: Object.fromEntries(s.algorithms.map((a) => [a, CASES[a]])) },
+    source,
+    environment: { node: process.version, optuna: optuna.version, python: PYTHON, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg() },
+    wallSeconds,
+    server: s.server,
+    bareIdleRssMiB,
+    ours,
+    optuna: optuna.results,
+    ratios,
+    targets: checks,
+  };
+  fs.mkdirSync(path.dirname(s.out), { recursive: true });
+  fs.writeFileSync(s.out, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`Wrote ${path.relative(process.cwd(), s.out) || s.out}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,41 @@
+/** `katib serve suggestion|earlystopping|db-manager`: long-running gRPC services; SIGINT/SIGTERM stop them cleanly. */
+import { ALGORITHMS } from '../../algorithms/index.js';
+import { startSuggestionServer } from '../suggestion/adapter.js';
+import { startEarlyStoppingServer } from '../earlystopping/service.js';
+import { startDbManager } from '../dbmanager/service.js';
+import { ValidationError } from '../errors.js';
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+export async function serveSuggestion(o: { port: number; host: string; algorithm?: string }, log: NodeJS.WritableStream): Promise<number> {
+  if (o.algorithm !== undefined && !(o.algorithm in ALGORITHMS)) {
+    throw new ValidationError([{ path: '--algorithm', message: `unknown algorithm ${JSON.stringify(o.algorithm)}; choose one of ${Object.keys(ALGORITHMS).join(', ')}` }]);
+  }
+  const server = await startSuggestionServer({ host: o.host, port: o.port, algorithms: o.algorithm ? [o.algorithm] : undefined });
+  log.write(`suggestion service listening on ${o.host}:${server.port} (${o.algorithm ?? Object.keys(ALGORITHMS).join(', ')})\n`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}
+
+export async function serveEarlyStopping(o: { port: number; host: string; algorithm: string }, log: NodeJS.WritableStream): Promise<number> {
+  if (o.algorithm !== 'medianstop') throw new ValidationError([{ path: '--algorithm', message: `unknown early-stopping algorithm ${JSON.stringify(o.algorithm)}; choose medianstop` }]);
+  const server = await startEarlyStoppingServer({ host: o.host, port: o.port });
+  log.write(`early-stopping service (medianstop) listening on ${o.host}:${server.port}\n`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}
+
+export async function serveDbManager(o: { port: number; host: string; db: string }, log: NodeJS.WritableStream): Promise<number> {
+  const server = await startDbManager({ host: o.host, port: o.port, db: o.db });
+  log.write(`db-manager listening on ${o.host}:${server.port} (${o.db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')})\n`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}

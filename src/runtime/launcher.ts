@@ -1,0 +1,82 @@
+/**
+ * The trial launcher: a tiny process that runs one trial's command and records how it ended. It is started
+ * detached, so a crash or SIGKILL of the controller does not take the trial down; a restarted controller finds
+ * `exit.json` (or a live launcher) in the trial folder and carries on. It is idempotent: a second launcher for the
+ * same folder exits at once while the first is alive.
+ *
+ * Usage: node launcher.js TRIAL_DIR   (reads TRIAL_DIR/run.json, writes launcher.json, output.log, exit.json)
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface RunFile {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+export interface ExitFile {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Set when the command could not be started (e.g. ENOENT). */
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly finishedAt: string;
+}
+
+function writeAtomic(file: string, data: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data));
+  fs.renameSync(tmp, file);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the folder's lock; false when another live launcher holds it. */
+function takeLock(dir: string): boolean {
+  const lock = path.join(dir, 'launcher.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  return false;
+}
+
+function main(dir: string): void {
+  if (fs.existsSync(path.join(dir, 'exit.json'))) return;
+  if (!takeLock(dir)) return;
+  const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunFile;
+  writeAtomic(path.join(dir, 'launcher.json'), { pid: process.pid, startedAt: new Date().toISOString() });
+  const out = fs.openSync(path.join(dir, 'output.log'), 'a');
+  let done = false;
+  const finish = (exit: Omit<ExitFile, 'finishedAt'>): void => {
+    if (done) return;
+    done = true;
+    writeAtomic(path.join(dir, 'exit.json'), { ...exit, finishedAt: new Date().toISOString() });
+    fs.rmSync(path.join(dir, 'launcher.lock'), { force: true });
+    process.exit(0);
+  };
+  const child = spawn(run.command, [...run.args], { cwd: run.cwd, env: { ...run.env }, stdio: ['ignore', out, out] });
+  child.on('error', (err: NodeJS.ErrnoException) => finish({ code: null, signal: null, error: { code: err.code ?? 'ERROR', message: err.message } }));
+  child.on('exit', (code, signal) => finish({ code, signal }));
+  // The controller signals the whole process group; the launcher stays to record the child's end.
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => undefined);
+}
+
+const dir = process.argv[2];
+if (dir && process.argv[1] && path.basename(process.argv[1]).startsWith('launcher')) main(path.resolve(dir));

@@ -1,0 +1,180 @@
+/**
+ * The one generic Suggestion service: it serves every algorithm in the registry over Katib's gRPC protocol,
+ * choosing by the request's algorithm name. It keeps no per-experiment memory: algorithm state travels in the
+ * reply's algorithm settings under `katib-ts.state` (Katib's controller stores reply settings and sends them back,
+ * as it does for Katib's Hyperband), so one process serves many experiments and a restart loses nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { AnyAlgorithm, SuggestResult } from '../../algorithms/core/algorithm.js';
+import { formatIssues, isIssues, type Issue } from '../../algorithms/core/issues.js';
+import { createRng } from '../../algorithms/core/rng.js';
+import { STATE_SETTING } from '../../algorithms/core/settings.js';
+import { parseSearchSpace, type SearchSpace } from '../../algorithms/core/space.js';
+import { ALGORITHMS, findAlgorithm } from '../../algorithms/index.js';
+import { HealthService, bindServer } from '../grpc/health.js';
+import { HealthServiceName, loadKatibProto } from '../grpc/proto.js';
+import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting } from './wire.js';
+import { goalFromPb, parametersFromPb, settingsFromPb, trialFromPb } from './wire.js';
+
+/** Setting the service adds to its reply once the algorithm will never suggest again. */
+export const EXHAUSTED_SETTING = 'katib-ts.exhausted';
+
+/** A gRPC error with a status code, as the handlers return it. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Prepared {
+  readonly algorithm: AnyAlgorithm;
+  readonly name: string;
+  readonly space: SearchSpace;
+  readonly settings: unknown;
+  readonly raw: Record<string, string>;
+}
+
+function invalid(issues: readonly Issue[]): ServiceError {
+  return new ServiceError(grpc.status.INVALID_ARGUMENT, formatIssues(issues));
+}
+
+/** Resolves the algorithm and parses space and settings; throws INVALID_ARGUMENT listing every problem. */
+export function prepare(exp: PbExperiment | null, allowed: readonly string[] | undefined): Prepared {
+  const name = exp?.spec?.algorithm?.algorithm_name ?? '';
+  const algorithm = findAlgorithm(name);
+  const offered = allowed ?? Object.keys(ALGORITHMS);
+  if (!algorithm || !offered.includes(name)) {
+    throw invalid([{ path: 'spec.algorithm.algorithmName', message: `unknown algorithm ${JSON.stringify(name)}; this service offers ${offered.join(', ')}` }]);
+  }
+  const space = parseSearchSpace(parametersFromPb(exp?.spec?.parameter_specs?.parameters ?? []));
+  if (isIssues(space)) throw invalid(space);
+  const raw = settingsFromPb(exp?.spec?.algorithm?.algorithm_settings);
+  const maxTrials = exp?.spec?.max_trial_count ?? 0;
+  const settings = algorithm.parseSettings(raw, {
+    space,
+    parallelTrialCount: Math.max(1, exp?.spec?.parallel_trial_count ?? 1),
+    maxTrialCount: maxTrials > 0 ? maxTrials : undefined,
+  });
+  if (isIssues(settings)) throw invalid(settings);
+  return { algorithm, name, space, settings, raw };
+}
+
+function decodeState(raw: Record<string, string>): unknown {
+  const text = raw[STATE_SETTING];
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalid([{ path: `spec.algorithm.algorithmSettings[${STATE_SETTING}]`, message: 'is not valid JSON; remove it to start the algorithm afresh' }]);
+  }
+}
+
+/**
+ * Handles one GetSuggestions request. Seeded from `random_state` when set (same request and seed → same reply),
+ * otherwise from fresh entropy.
+ */
+export function getSuggestions(req: PbGetSuggestionsRequest, allowed?: readonly string[]): PbGetSuggestionsReply {
+  const p = prepare(req.experiment, allowed);
+  const count = req.current_request_number;
+  if (!Number.isInteger(count) || count < 0) {
+    throw invalid([{ path: 'current_request_number', message: `must be a non-negative integer (current_request_number=${count})` }]);
+  }
+  const objectiveMetric = req.experiment?.spec?.objective?.objective_metric_name ?? '';
+  const history = req.trials.map((t) => trialFromPb(t, objectiveMetric));
+  const seedBase = p.raw['random_state'];
+  const seed = seedBase !== undefined && seedBase !== '' ? `${seedBase}/${req.total_request_number}/${history.length}` : randomBytes(16).toString('hex');
+  let result: SuggestResult<unknown>;
+  if (count === 0) {
+    result = { suggestions: [], state: decodeState(p.raw) ?? null };
+  } else {
+    result = p.algorithm.suggest(
+      { space: p.space, goal: goalFromPb(req.experiment?.spec?.objective ?? null), objectiveMetric, history, count, state: decodeState(p.raw), rng: createRng(seed) },
+      p.settings,
+    );
+  }
+  const settings: PbSetting[] = Object.entries(p.raw)
+    .filter(([k]) => k !== STATE_SETTING && k !== EXHAUSTED_SETTING)
+    .map(([name, value]) => ({ name, value }));
+  if (result.state !== undefined && result.state !== null) settings.push({ name: STATE_SETTING, value: JSON.stringify(result.state) });
+  if (result.exhausted) settings.push({ name: EXHAUSTED_SETTING, value: 'true' });
+  return {
+    parameter_assignments: result.suggestions.slice(0, Math.max(0, count)).map((s) => ({
+      assignments: s.assignments.map((a) => ({ name: a.name, value: a.value })),
+      trial_name: s.trialName ?? '',
+      labels: { ...(s.labels ?? {}) },
+    })),
+    algorithm: { algorithm_name: p.name, algorithm_settings: settings },
+    early_stopping_rules: [],
+  };
+}
+
+function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
+  return (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>): void => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => cb(null, res),
+        (err: unknown) => {
+          if (err instanceof ServiceError) cb({ code: err.code, details: err.message });
+          else cb({ code: grpc.status.INTERNAL, details: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        },
+      );
+  };
+}
+
+export interface SuggestionServiceOptions {
+  /** Restricts the service to these algorithms, as a per-algorithm Deployment would. Default: all registered. */
+  readonly algorithms?: readonly string[];
+}
+
+/** Adds the Suggestion service and its health status to `server`. */
+export function addSuggestionService(server: grpc.Server, health: HealthService, opts: SuggestionServiceOptions = {}): void {
+  const { Suggestion } = loadKatibProto();
+  server.addService(Suggestion.service, {
+    GetSuggestions: unary((req: PbGetSuggestionsRequest) => getSuggestions(req, opts.algorithms)),
+    ValidateAlgorithmSettings: unary((req: { experiment: PbExperiment | null }) => {
+      prepare(req.experiment, opts.algorithms);
+      return {};
+    }),
+  });
+  health.set(HealthServiceName.suggestion, 'SERVING');
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Starts a gRPC server with the Suggestion and Health services on host:port (port 0 picks one). */
+export async function startSuggestionServer(opts: SuggestionServiceOptions & { host?: string; port?: number } = {}): Promise<RunningServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const health = new HealthService();
+  addSuggestionService(server, health, opts);
+  health.addTo(server);
+  const host = opts.host ?? '127.0.0.1';
+  const port = await bindServer(server, host, opts.port ?? 0);
+  return {
+    port,
+    address: `${host}:${port}`,
+    close: () => closeServer(server),
+  };
+}
+
+/** Stops a server: lets in-flight calls finish for up to 2 s, then forces it. */
+export function closeServer(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 2000);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
