@@ -18,9 +18,8 @@ export type ResolvedStore =
   | { readonly kind: 'memory'; readonly studyName: string }
   | { readonly kind: 'sqlite'; readonly file: string; readonly studyName: string; readonly synchronous: 'normal' | 'full' };
 
-/** Validated options with defaults applied. */
-export interface ResolvedOptions {
-  readonly objective: Objective<unknown>;
+/** The study's options, shared by the in-process and the cluster path, validated and with defaults applied. */
+export interface StudyOptions {
   readonly parameters: SearchSpaceMap;
   readonly space: SearchSpace;
   readonly metric: string;
@@ -38,6 +37,11 @@ export interface ResolvedOptions {
   readonly numTrials: number;
   readonly parallelTrials: number;
   readonly maxFailedTrials: number | undefined;
+}
+
+/** Validated in-process options with defaults applied. */
+export interface ResolvedOptions extends StudyOptions {
+  readonly objective: Objective<unknown>;
   readonly store: ResolvedStore;
   readonly signal: AbortSignal | undefined;
   readonly onTrialComplete: ((trial: TrialResult<unknown>) => void | Promise<void>) | undefined;
@@ -64,19 +68,27 @@ export const OPTION_NAMES = [
   'onTrialComplete',
 ] as const;
 
+/**
+ * Options only the cluster path (`optimize({ trainJob })`) knows; named here so the in-process path can say that
+ * one of them needs `trainJob` rather than calling it unknown.
+ */
+export const CLUSTER_ONLY_OPTION_NAMES = ['trainJob', 'namespace', 'kubeConfig', 'experimentName', 'metricsCollector', 'wait', 'timeoutMs', 'pollIntervalMs'] as const;
+
 /** Default algorithm when `algorithm` is omitted. */
 export const DEFAULT_ALGORITHM = 'random';
 /** Default study name of an in-memory study. */
 export const DEFAULT_STUDY_NAME = 'study';
 
-const fmt = (v: unknown): string => {
+/** Echoes an option's value in a message: strings quoted, other values by their kind. */
+export const fmt = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'function' ? 'a function' : `an ${typeof v}`;
 };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A plain object (not null, not an array). */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Study names become trial names (`<studyName>-<n>`): a DNS-1123 label, as Katib's object names. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -123,11 +135,42 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (!isRecord(input)) throw new ValidationError([{ path: 'options', message: `must be an object (options=${fmt(input)})` }], 'optimize');
   const o = input;
   for (const key of Object.keys(o)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) issues.push({ path: key, message: `unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}` });
+    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
+    const cluster = (CLUSTER_ONLY_OPTION_NAMES as readonly string[]).includes(key);
+    issues.push({
+      path: key,
+      message: cluster
+        ? `is an option of optimize() on a cluster; give trainJob to run the study on Kubernetes, or remove ${key}`
+        : `unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}`,
+    });
   }
 
   if (typeof o['objective'] !== 'function') issues.push({ path: 'objective', message: `must be a function (params, trial) => value (objective=${fmt(o['objective'])})` });
+  const study = resolveStudyOptions(o, issues);
 
+  const store = resolveStore(o, issues);
+
+  const signal = o['signal'];
+  if (signal !== undefined && !(signal instanceof AbortSignal)) issues.push({ path: 'signal', message: `must be an AbortSignal (signal=${fmt(signal)})` });
+  const onTrialComplete = o['onTrialComplete'];
+  if (onTrialComplete !== undefined && typeof onTrialComplete !== 'function') issues.push({ path: 'onTrialComplete', message: `must be a function (onTrialComplete=${fmt(onTrialComplete)})` });
+
+  if (issues.length > 0) throw new ValidationError(issues, 'optimize');
+  return {
+    ...study,
+    objective: o['objective'] as Objective<unknown>,
+    store,
+    signal: signal as AbortSignal | undefined,
+    onTrialComplete: onTrialComplete as ResolvedOptions['onTrialComplete'],
+  };
+}
+
+/**
+ * Validates the options both paths share (parameters, metric and mode, metrics and strategies, goal, algorithm and
+ * its settings, early stopping, trial counts) and applies their defaults; pushes every problem onto `issues`, with
+ * the option's path. The result is meaningful only when no issue was pushed. Never throws.
+ */
+export function resolveStudyOptions(o: Record<string, unknown>, issues: Issue[]): StudyOptions {
   // Parameters: each must be a search helper's result, re-checked because JavaScript can hand us anything.
   const parameters = o['parameters'];
   let space: SearchSpace | undefined;
@@ -198,7 +241,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     else settings = parsed;
   }
 
-  let earlyStopping: ResolvedOptions['earlyStopping'];
+  let earlyStopping: StudyOptions['earlyStopping'];
   const es = o['earlyStopping'];
   if (es !== undefined) {
     if (!isRecord(es)) issues.push({ path: 'earlyStopping', message: `must be an object { algorithm: 'medianstop', settings? } (earlyStopping=${fmt(es)})` });
@@ -217,16 +260,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     }
   }
 
-  const store = resolveStore(o, issues);
-
-  const signal = o['signal'];
-  if (signal !== undefined && !(signal instanceof AbortSignal)) issues.push({ path: 'signal', message: `must be an AbortSignal (signal=${fmt(signal)})` });
-  const onTrialComplete = o['onTrialComplete'];
-  if (onTrialComplete !== undefined && typeof onTrialComplete !== 'function') issues.push({ path: 'onTrialComplete', message: `must be a function (onTrialComplete=${fmt(onTrialComplete)})` });
-
-  if (issues.length > 0) throw new ValidationError(issues, 'optimize');
   return {
-    objective: o['objective'] as Objective<unknown>,
     parameters: parameters as SearchSpaceMap,
     space: space as SearchSpace,
     metric: metric as string,
@@ -243,9 +277,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     numTrials: numTrials as number,
     parallelTrials,
     maxFailedTrials,
-    store,
-    signal: signal as AbortSignal | undefined,
-    onTrialComplete: onTrialComplete as ResolvedOptions['onTrialComplete'],
   };
 }
 

@@ -121,9 +121,11 @@ export interface EarlyStoppingOption {
   readonly settings?: Readonly<Record<string, string | number>>;
 }
 
-/** The options of `optimize()`. */
-export interface OptimizeOptions<M extends SearchSpaceMap> {
-  readonly objective: Objective<ParamsOf<M>>;
+/**
+ * What a study searches and how it ends: the options `optimize()` takes in process and on a cluster alike, with the
+ * same meanings and defaults.
+ */
+export interface StudySpecOptions<M extends SearchSpaceMap> {
   /** Parameter name to a `search` helper; at least one. */
   readonly parameters: M;
   /** The objective metric's name. */
@@ -142,10 +144,17 @@ export interface OptimizeOptions<M extends SearchSpaceMap> {
   readonly earlyStopping?: EarlyStoppingOption;
   /** Trials to finish (Succeeded, Failed, EarlyStopped or MetricsUnavailable); an integer >= 1. */
   readonly numTrials: number;
-  /** Objectives running at once; an integer >= 1. Default 1. */
+  /** Trials running at once; an integer >= 1. Default 1. */
   readonly parallelTrials?: number;
   /** The study fails once this many trials failed (Failed or MetricsUnavailable). Default: no limit. */
   readonly maxFailedTrials?: number;
+}
+
+/** The options of `optimize()` in process: the study runs `objective` in this process. */
+export interface OptimizeOptions<M extends SearchSpaceMap> extends StudySpecOptions<M> {
+  readonly objective: Objective<ParamsOf<M>>;
+  /** Not with `objective`: `trainJob` runs the study on a cluster instead (see ClusterOptimizeOptions). */
+  readonly trainJob?: never;
   /** Default `memory`. */
   readonly store?: StoreOption;
   /** Names the trials of an in-memory study (`<studyName>-<n>`). Default `study`; use `store.studyName` with SQLite. */
