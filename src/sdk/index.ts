@@ -1,8 +1,29 @@
 /**
- * The in-process SDK: `optimize()` runs a study with the registered algorithms and a plain async objective; the
- * `search` helpers describe its parameters. The curated package entry point (src/index.ts) re-exports this.
+ * The SDK: `optimize()` runs a study in process with the registered algorithms and a plain async objective, or on a
+ * Kubernetes cluster as a Katib Experiment of TrainJobs; the `search` helpers describe its parameters; the cluster
+ * client functions read experiments back. The curated package entry point (src/index.ts) re-exports this.
  */
 export { optimize } from './optimize.js';
+export { deleteExperiment, getBestResults, listTrials, waitForExperiment } from './cluster/client.js';
+export { trainerOptEnvName } from './cluster/experiment.js';
+export {
+  CLUSTER_TRIAL_STATUSES,
+  type BestTrialResult,
+  type ClusterOptimizeOptions,
+  type ClusterOptions,
+  type ClusterStudyResult,
+  type ClusterTrialResult,
+  type ClusterTrialStatus,
+  type ExperimentCompletion,
+  type ExperimentRef,
+  type KubeConfigOption,
+  type MetricObservation,
+  type MetricsCollectorOption,
+  type ResourceRequirementsOption,
+  type TrainerOption,
+  type TrainJobOption,
+  type WaitOptions,
+} from './cluster/types.js';
 export { reportMetrics, closeReportMetrics, type ReportMetricsOptions } from './report.js';
 export {
   search,
@@ -25,7 +46,16 @@ export {
   type SearchSpaceMap,
   type UniformOptions,
 } from './search.js';
-export { OptimizeError, StudyAbortedError, StudyFailedError, TrialStoppedError } from './errors.js';
+export {
+  ExperimentExistsError,
+  ExperimentFailedError,
+  OptimizeError,
+  StudyAbortedError,
+  StudyFailedError,
+  TrialStoppedError,
+  WaitAbortedError,
+  WaitTimeoutError,
+} from './errors.js';
 export {
   METRIC_STRATEGIES,
   STUDY_END_REASONS,
@@ -36,6 +66,7 @@ export {
   type Objective,
   type OptimizeOptions,
   type StoreOption,
+  type StudySpecOptions,
   type StudyEndReason,
   type StudyResult,
   type Trial,

@@ -17,6 +17,8 @@
 import type { TrialRecord, TrialState } from '../../algorithms/core/algorithm.js';
 import type { StopRule } from '../../algorithms/earlystopping/index.js';
 import { ValidationError } from '../errors.js';
+import { optimizeOnCluster } from './cluster/client.js';
+import type { ClusterOptimizeOptions, ClusterStudyResult, ExperimentRef } from './cluster/types.js';
 import { RuleChecker } from './early-stopping.js';
 import { OptimizeError, StudyAbortedError, StudyFailedError, TrialStoppedError } from './errors.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -609,10 +611,12 @@ class StudyRunner {
 }
 
 /**
- * Runs a study in process: asks the algorithm for parameters, calls `objective` with them (up to `parallelTrials`
- * at once) and records the results, until `numTrials` trials have finished, the goal is reached, or the algorithm
- * runs out of suggestions. Uses the same algorithm code, settings parsing, state handling and seeding as the gRPC
- * Suggestion service, so `algorithmSettings: { random_state: 7 }` reproduces a study.
+ * Runs a study, in this process (`objective`) or on a Kubernetes cluster (`trainJob`).
+ *
+ * **In process** (`objective`): asks the algorithm for parameters, calls `objective` with them (up to
+ * `parallelTrials` at once) and records the results, until `numTrials` trials have finished, the goal is reached,
+ * or the algorithm runs out of suggestions. Uses the same algorithm code, settings parsing, state handling and
+ * seeding as the gRPC Suggestion service, so `algorithmSettings: { random_state: 7 }` reproduces a study.
  *
  * With `store: { sqlite, studyName }` every finished trial is stored before it counts and before
  * `onTrialComplete` sees it; calling optimize() again with the same study name resumes: finished trials are kept,
@@ -623,9 +627,39 @@ class StudyRunner {
  * aborts or `onTrialComplete` throws, StudyFailedError when `maxFailedTrials` trials failed, and OptimizeError when
  * the algorithm throws or the store fails (its `cause` then is the store's error, e.g. a ConflictError when another
  * process writes the same study). Every error but ValidationError carries the partial result.
+ *
+ * **On a cluster** (`trainJob`): creates a Katib Experiment (`kubeflow.org/v1beta1`) in `namespace` whose trials
+ * are Kubeflow Trainer TrainJobs on `trainJob.runtime`; the controller on the cluster runs them. Each parameter
+ * reaches the trainer as `${trialParameters.NAME}` wherever the trainer's strings hold it, and as the environment
+ * variable `KUBEFLOW_TRAINER_OPT_<NAME>`. Then waits for the experiment (see waitForExperiment) and resolves with
+ * its trials and the best one; with `wait: false` resolves with its name and namespace once it is created.
+ * Rejects with ValidationError for bad options (checked, with the Experiment they describe, before the cluster is
+ * contacted; also when no cluster is configured), ExperimentExistsError when the name is taken,
+ * ExperimentFailedError (with the trials) when the experiment ends Failed, WaitTimeoutError and WaitAbortedError
+ * (the experiment keeps running), UnavailableError when the API server cannot be reached.
+ *
+ * Giving both `objective` and `trainJob`, or neither, is a ValidationError naming both.
  */
-export async function optimize<const M extends SearchSpaceMap>(options: OptimizeOptions<M>): Promise<StudyResult<ParamsOf<M>>> {
+export function optimize<const M extends SearchSpaceMap>(options: ClusterOptimizeOptions<M> & { readonly wait: false }): Promise<ExperimentRef>;
+export function optimize<const M extends SearchSpaceMap>(options: ClusterOptimizeOptions<M>): Promise<ClusterStudyResult<ParamsOf<M>>>;
+// The in-process overload is last: `Parameters<typeof optimize>` (used by callers to type option helpers) reads it.
+export function optimize<const M extends SearchSpaceMap>(options: OptimizeOptions<M>): Promise<StudyResult<ParamsOf<M>>>;
+export async function optimize(options: unknown): Promise<StudyResult | ClusterStudyResult | ExperimentRef> {
+  const hasObjective = isPlainRecord(options) && options.objective !== undefined;
+  const hasTrainJob = isPlainRecord(options) && options.trainJob !== undefined;
+  if (hasObjective && hasTrainJob) {
+    throw new ValidationError(
+      [{ path: 'objective', message: 'cannot be given together with trainJob: give objective to run the study in this process, or trainJob to run it as TrainJobs on a cluster' }],
+      'optimize',
+    );
+  }
+  if (isPlainRecord(options) && !hasObjective && !hasTrainJob) {
+    throw new ValidationError(
+      [{ path: 'objective', message: 'or trainJob is required: objective (a function (params, trial) => value) runs the study in this process, trainJob ({ runtime, trainer }) runs it on a cluster' }],
+      'optimize',
+    );
+  }
+  if (hasTrainJob) return optimizeOnCluster(options);
   const resolved = resolveOptions(options);
-  const result = await new StudyRunner(resolved).run();
-  return result as unknown as StudyResult<ParamsOf<M>>;
+  return new StudyRunner(resolved).run();
 }
