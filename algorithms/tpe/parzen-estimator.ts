@@ -5,13 +5,23 @@
  * Estimator: Understanding Its Algorithm Components and Their Roles for Better Empirical Performance", 2023):
  *
  * - numeric kernels are normals truncated to the domain; an ordinal value gets the mass of its cell. A kernel's
- *   bandwidth is the larger distance to its sorted neighbours (the domain ends count as neighbours, except that the
- *   outermost kernels only look inwards: consider_endpoints = false), clipped to
- *   [(high - low) / min(100, kernels + 1), high - low] (the "magic clip", which keeps a crowd of observations from
- *   collapsing to spikes);
+ *   bandwidth is the larger distance to its sorted neighbours among the observations and the prior's centre (Optuna
+ *   3.1's rule; the domain ends count as neighbours, except that the outermost kernels only look inwards:
+ *   consider_endpoints = false), clipped to [(high - low) / min(100, kernels + 1), high - low] (the "magic clip",
+ *   which keeps a crowd of observations from collapsing to spikes);
  * - a categorical kernel of an observation o puts (w + [c = o]) / (K·w + 1) on value c, with w = prior weight /
  *   number of kernels (an Aitchison–Aitken-like smoothing towards uniform); the prior kernel is uniform;
  * - the prior kernel (see encoding.ts) has weight `priorWeight`, the observations the weights they are given.
+ *
+ * Two densities come out of one estimator. {@link logPdfParzen} is the mixture itself, from which
+ * {@link sampleParzen} draws. {@link logAcquisitionPdf} is the density that TPE's acquisition log l(x) - log g(x)
+ * compares: the same kernels, each weighted by its weight times its relative bandwidth s (σ / (high - low); in a
+ * joint model the geometric mean over the numeric dimensions, so the factor does not grow with the dimension), then
+ * renormalised. Every kernel thus adds a bump of the same height per unit weight wherever it sits, and a narrow
+ * kernel no longer outweighs a wide one by 1/σ. That is how Optuna up to 3.4 evaluated its continuous kernels (its
+ * truncated-normal log pdf left out -log σ; optuna/optuna#5109); with proper densities our TPE lost to Optuna 3.1
+ * on all six functions of benchmarks/sample-efficiency, with height weighting it is at or below it (see sampler.ts).
+ * Here ordinal kernels are weighted the same way, so that a fine integer grid behaves like the continuous range.
  *
  * One estimator over all dimensions is the joint (multivariate) model of Falkner et al. 2018 / Optuna; one
  * estimator per dimension is the independent model of the original TPE. All arrays are typed and built once; log
@@ -48,19 +58,23 @@ interface DimKernels {
 export interface ParzenEstimator {
   readonly dims: readonly Dim[];
   readonly kernels: number;
+  /** Normalised log mixture weights of the kernels (the density; sampling). */
   readonly logWeights: Float64Array;
+  /** Normalised log weights of the kernels in the acquisition density: weight × relative bandwidth. */
+  readonly logAcquisitionWeights: Float64Array;
   readonly cumulativeWeights: Float64Array;
   readonly perDim: readonly DimKernels[];
 }
 
 /**
- * Builds the bandwidths of the observations `mus` (coordinates) of a numeric dimension into `out` (same length):
- * the larger gap to the sorted neighbours, outermost kernels looking inwards only, magic-clipped.
+ * Builds the bandwidths of the kernel centres `mus` (coordinates: the observations, then the prior's centre) of a
+ * numeric dimension into `out` (same length): the larger gap to the sorted neighbours, outermost kernels looking
+ * inwards only, magic-clipped to [width / min(100, kernels + 1), width]. The caller overwrites the prior's own.
  */
 function bandwidths(mus: Float64Array, low: number, high: number, out: Float64Array): void {
   const m = mus.length;
   const width = high - low;
-  const minSigma = width / Math.min(100, m + 2);
+  const minSigma = width / Math.min(100, m + 1);
   if (m === 0) return;
   // A stable argsort without a comparator: sort the values natively, then give each observation, in index order,
   // the next free slot of its block of equal values.
@@ -135,8 +149,8 @@ export function buildParzenEstimator(dims: readonly Dim[], columns: readonly Flo
     } else {
       mu.set(col.subarray(0, m));
     }
-    bandwidths(mu.subarray(0, m), dim.low, dim.high, sigma);
     mu[m] = dim.priorMu;
+    bandwidths(mu, dim.low, dim.high, sigma);
     sigma[m] = dim.priorSigma;
     if (dim.kind === 'continuous') {
       for (let j = 0; j < kernels; j++) {
@@ -157,7 +171,28 @@ export function buildParzenEstimator(dims: readonly Dim[], columns: readonly Flo
     for (let j = 0; j < kernels; j++) logNorm[j] = groupLogNorm[group[j] as number] as number;
     return { dim, mu, sigma, logNorm, group, groupMu, groupSigma, groupLogNorm, logHit: 0, logMiss: 0, logPrior: 0, hitProbability: 0 };
   });
-  return { dims, kernels, logWeights, cumulativeWeights, perDim };
+  return { dims, kernels, logWeights, logAcquisitionWeights: acquisitionWeights(perDim, logWeights), cumulativeWeights, perDim };
+}
+
+/**
+ * log(w_j · s_j) normalised, where s_j is kernel j's bandwidth relative to the domain, geometric mean over the
+ * numeric dimensions (1 where there are none: categorical kernels have no bandwidth).
+ */
+function acquisitionWeights(perDim: readonly DimKernels[], logWeights: Float64Array): Float64Array {
+  const out = Float64Array.from(logWeights);
+  const numeric = perDim.filter((k) => k.dim.kind !== 'categorical');
+  if (numeric.length === 0) return out;
+  for (const k of numeric) {
+    const logWidth = Math.log(k.dim.high - k.dim.low);
+    for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) + (Math.log(k.sigma[j] as number) - logWidth) / numeric.length;
+  }
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of out) if (v > max) max = v;
+  let sum = 0;
+  for (const v of out) sum += Math.exp(v - max);
+  const logTotal = max + Math.log(sum);
+  for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) - logTotal;
+  return out;
 }
 
 /** Groups kernels with equal (mu, sigma), numbering groups in order of first appearance. */
@@ -229,9 +264,21 @@ export function sampleParzen(pe: ParzenEstimator, rng: Rng, count: number): Floa
  * array. `scratch` (length >= count × kernels) may be passed to avoid an allocation.
  */
 export function logPdfParzen(pe: ParzenEstimator, candidates: readonly Float64Array[], count: number, scratch?: Float64Array): Float64Array {
+  return logMixture(pe, pe.logWeights, candidates, count, scratch);
+}
+
+/**
+ * Log acquisition densities of `count` candidates (see the module comment): the kernels of {@link logPdfParzen},
+ * each weighted by its weight times its relative bandwidth. What TPE's l(x) / g(x) compares.
+ */
+export function logAcquisitionPdf(pe: ParzenEstimator, candidates: readonly Float64Array[], count: number, scratch?: Float64Array): Float64Array {
+  return logMixture(pe, pe.logAcquisitionWeights, candidates, count, scratch);
+}
+
+function logMixture(pe: ParzenEstimator, logWeights: Float64Array, candidates: readonly Float64Array[], count: number, scratch?: Float64Array): Float64Array {
   const nk = pe.kernels;
   const acc = scratch && scratch.length >= count * nk ? scratch : new Float64Array(count * nk);
-  for (let i = 0; i < count; i++) acc.set(pe.logWeights, i * nk);
+  for (let i = 0; i < count; i++) acc.set(logWeights, i * nk);
   const m = nk - 1;
   for (let d = 0; d < pe.perDim.length; d++) {
     const k = pe.perDim[d] as DimKernels;

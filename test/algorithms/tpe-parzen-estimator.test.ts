@@ -5,7 +5,7 @@ import { isIssues } from '../../algorithms/core/issues.js';
 import { createRng } from '../../algorithms/core/rng.js';
 import { cardinality, isFeasible, parseSearchSpace, type Parameter, type SearchSpace, type WireParameter } from '../../algorithms/core/space.js';
 import { cellHigh, cellLow, decodeValue, encodeSpace, encodeValue, type Dim } from '../../algorithms/tpe/encoding.js';
-import { buildParzenEstimator, logPdfParzen, sampleParzen } from '../../algorithms/tpe/parzen-estimator.js';
+import { buildParzenEstimator, logAcquisitionPdf, logPdfParzen, sampleParzen } from '../../algorithms/tpe/parzen-estimator.js';
 import { goodCount, observationWeights } from '../../algorithms/tpe/sampler.js';
 import { logNormalMass, normalCdf, normalQuantile } from '../../algorithms/tpe/truncated-normal.js';
 
@@ -180,6 +180,78 @@ describe('Parzen estimator', () => {
     const pe = estimator(dim, Array<number>(20).fill(0.3));
     const at = (x: number): number => logPdfParzen(pe, [Float64Array.of(x)], 1)[0] as number;
     expect(at(0.3)).toBeGreaterThan(at(0.5) + 3);
+  });
+});
+
+describe('acquisition density', () => {
+  // Optuna 3.1's TPESampler on x in [-5, 10] (FloatDistribution, default parameters): the bandwidths of its
+  // _ParzenEstimator and log l(x) - log g(x) at the points below, as /usr/lib/python3/dist-packages/optuna computes
+  // them. Its truncated-normal log pdf leaves out -log σ (optuna/optuna#5109), which is what our acquisition density's
+  // bandwidth weighting reproduces.
+  const branin = space([{ name: 'x', parameterType: 'double', feasibleSpace: { min: '-5', max: '10' } }]);
+  const dim = encodeSpace(branin).dims[0] as Dim;
+  const unit = (x: number): number => (x + 5) / 15;
+  const below = [-2, -1.25, 4];
+  const above = [-3.5, -0.5, 1.75, 2.5, 5.5, 7, 9.25, -4.25, 0.25, 8];
+  const optuna = {
+    belowSigmas: [3, 3.75, 3, 15],
+    aboveSigmas: [3, 3, 1.5, 1.25, 3, 1.5, 1.25, 1.25, 1.5, 1.25, 15],
+    at: [-5, -3.5, -2, -1, 0, 1.5, 3, 4, 6, 8.5, 10],
+    logRatio: [0.709584, 0.772199, 0.931176, 0.905189, 0.811817, 0.688843, 0.742178, 0.853345, 0.695644, 0.274838, 0.466287],
+  };
+  const l = estimator(dim, below.map(unit));
+  const g = buildParzenEstimator([dim], [Float64Array.from(above.map(unit))], observationWeights(above.length), 1);
+
+  it.each([
+    ['good', l, optuna.belowSigmas],
+    ['bad', g, optuna.aboveSigmas],
+  ] as const)('%s model: bandwidths count the prior centre among the neighbours, as Optuna 3.1', (_name, pe, want) => {
+    const sigma = Array.from((pe.perDim[0] as { sigma: Float64Array }).sigma).map((x) => x * 15);
+    sigma.forEach((x, j) => expect(x).toBeCloseTo(want[j] as number, 9));
+  });
+
+  it('log l(x) - log g(x) equals Optuna 3.1 TPE’s up to a constant (ours are normalised), so both rank alike', () => {
+    const xs = Float64Array.from(optuna.at.map(unit));
+    const lx = logAcquisitionPdf(l, [xs], xs.length);
+    const gx = logAcquisitionPdf(g, [xs], xs.length);
+    const ours = optuna.at.map((_x, i) => (lx[i] as number) - (gx[i] as number));
+    const offset = (ours[0] as number) - (optuna.logRatio[0] as number);
+    optuna.logRatio.forEach((want, i) => expect((ours[i] as number) - offset).toBeCloseTo(want, 5));
+  });
+
+  it.each(['uniform', 'log', 'normal'])('%s: integrates to 1, and weighs each kernel by weight × relative bandwidth', (name) => {
+    const d = dimNamed(name);
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 0, max: 40 }), (seed, n) => {
+        const rng = createRng(seed);
+        const pe = estimator(d, Array.from({ length: n }, () => rng.next()));
+        const grid = 20001;
+        const xs = Float64Array.from({ length: grid }, (_, i) => i / (grid - 1));
+        const pdf = logAcquisitionPdf(pe, [xs], grid);
+        let integral = 0;
+        for (let i = 1; i < grid; i++) integral += ((Math.exp(pdf[i] as number) + Math.exp(pdf[i - 1] as number)) / 2) * (1 / (grid - 1));
+        expect(integral).toBeCloseTo(1, 3);
+        const sigma = (pe.perDim[0] as { sigma: Float64Array }).sigma;
+        const shift = (j: number): number => (pe.logAcquisitionWeights[j] as number) - (pe.logWeights[j] as number) - Math.log(sigma[j] as number);
+        for (let j = 1; j < pe.kernels; j++) expect(shift(j)).toBeCloseTo(shift(0), 9);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('uses the geometric mean of the bandwidths in a joint model, and leaves categorical kernels as they are', () => {
+    const dims = ['uniform', 'int', 'categorical'].map(dimNamed);
+    const cols = [Float64Array.of(0.2, 0.25, 0.9), Float64Array.of(1, 2, 8), Float64Array.of(0, 0, 2)];
+    const pe = buildParzenEstimator(dims, cols, new Float64Array(3).fill(1), 1);
+    const relative = (d: number, j: number): number => {
+      const k = pe.perDim[d] as { sigma: Float64Array };
+      const dim = dims[d] as Dim;
+      return Math.log((k.sigma[j] as number) / (dim.high - dim.low));
+    };
+    const shift = (j: number): number => (pe.logAcquisitionWeights[j] as number) - (pe.logWeights[j] as number) - (relative(0, j) + relative(1, j)) / 2;
+    for (let j = 1; j < pe.kernels; j++) expect(shift(j)).toBeCloseTo(shift(0), 9);
+    const categorical = estimator(dimNamed('categorical'), [0, 1, 1, 2]);
+    expect(Array.from(categorical.logAcquisitionWeights)).toEqual(Array.from(categorical.logWeights));
   });
 });
 
