@@ -12,8 +12,8 @@
  * (`--lr=${trialParameters.lr}`, filled in per trial) and the hidden units from the environment
  * (`KUBEFLOW_TRAINER_OPT_HIDDEN`, set for every parameter), and prints `accuracy=` and `loss=` per epoch for the
  * StdOut collector. That collector runs the command under `katib collect` inside the trainer container, so the
- * image needs katib-ts's `katib` on its PATH (KATIB_EXAMPLE_IMAGE, default node:20-slim as in
- * manifests/examples/trainjob-experiment.yaml), or the controller's `--trainer-collector-command`. The experiment is
+ * image needs katib-ts's `katib` on its PATH: the katib-ts image (manifests/Dockerfile) has it and Node
+ * (KATIB_EXAMPLE_IMAGE, default katib-ts:0.1.0 as in manifests/examples/trainjob-experiment.yaml). The experiment is
  * left on the cluster to look at (`kubectl get trials`); the last line says how to delete it. Outside this
  * repository, import from 'katib-ts' instead of the relative path.
  */
@@ -35,7 +35,7 @@ try {
     trainJob: {
       runtime: 'torch-distributed',
       trainer: {
-        image: process.env.KATIB_EXAMPLE_IMAGE ?? 'node:20-slim',
+        image: process.env.KATIB_EXAMPLE_IMAGE ?? 'katib-ts:0.1.0',
         command: ['node', '-e', TRAINER, '--'],
         args: ['--lr=${trialParameters.lr}'],
         numNodes: 1,

@@ -269,6 +269,14 @@ describe('the example Experiments', () => {
     expect(validateExperiment(doc.object, { knownAlgorithms, knownEarlyStopping: ['medianstop'] })).toEqual([]);
   });
 
+  it("the TrainJob example's trainer image is katib-ts's, which has the `katib` its StdOut collector runs", () => {
+    const example = exampleExperiments.find((d) => d.file === 'manifests/examples/trainjob-experiment.yaml');
+    expect(at(example?.object, 'spec', 'metricsCollectorSpec', 'collector', 'kind')).toBe('StdOut');
+    const kustomization = readDocuments('manifests/kustomization.yaml')[0]?.object;
+    const image = at(kustomization, 'images', 0);
+    expect(at(example?.object, 'spec', 'trialTemplate', 'trialSpec', 'spec', 'trainer', 'image')).toBe(`${String(at(image, 'newName'))}:${String(at(image, 'newTag'))}`);
+  });
+
   it("the TrainJob example's trial prints the metrics it is tuned on", async () => {
     const example = exampleExperiments.find((d) => d.file === 'manifests/examples/trainjob-experiment.yaml');
     const rendered = JSON.parse(
@@ -411,6 +419,10 @@ describe('the Dockerfile', () => {
     expect(instructions.some((l) => l.startsWith('RUN npm ci --omit=dev'))).toBe(true);
     expect(instructions.filter((l) => l.startsWith('USER')).at(-1)).toBe('USER 1000:1000');
     expect(instructions.at(-1)).toBe('ENTRYPOINT ["node", "bin/katib.js"]');
+  });
+
+  it('puts `katib` on PATH, for the collector a TrainJob trainer runs', () => {
+    expect(instructions).toContain('RUN ln -s /app/bin/katib.js /usr/local/bin/katib');
   });
 
   it('copies only paths that exist in the repository root, the build context', () => {
