@@ -16,6 +16,7 @@ import { HealthService, bindServer } from '../grpc/health.js';
 import { HealthServiceName, loadKatibProto } from '../grpc/proto.js';
 import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting } from './wire.js';
 import { goalFromPb, parametersFromPb, settingsFromPb, trialFromPb } from './wire.js';
+import { decodeGetSuggestionsRequest, type GetSuggestionsCall } from './request-decoder.js';
 
 /** Setting the service adds to its reply once the algorithm will never suggest again. */
 export const EXHAUSTED_SETTING = 'katib-ts.exhausted';
@@ -74,19 +75,28 @@ function decodeState(raw: Record<string, string>): unknown {
 }
 
 /**
- * Handles one GetSuggestions request. Seeded from `random_state` when set (same request and seed → same reply),
- * otherwise from fresh entropy.
+ * Handles one GetSuggestions request as proto-loader decodes it (the SDK and tests call it in process). Seeded from
+ * `random_state` when set (same request and seed → same reply), otherwise from fresh entropy.
  */
 export function getSuggestions(req: PbGetSuggestionsRequest, allowed?: readonly string[]): PbGetSuggestionsReply {
+  const objectiveMetric = req.experiment?.spec?.objective?.objective_metric_name ?? '';
+  return suggest(
+    { experiment: req.experiment, history: req.trials.map((t) => trialFromPb(t, objectiveMetric)), currentRequestNumber: req.current_request_number, totalRequestNumber: req.total_request_number },
+    allowed,
+  );
+}
+
+/** Handles one GetSuggestions request whose trials are already in the algorithms' form (the service's decoder). */
+export function suggest(req: GetSuggestionsCall, allowed?: readonly string[]): PbGetSuggestionsReply {
   const p = prepare(req.experiment, allowed);
-  const count = req.current_request_number;
+  const count = req.currentRequestNumber;
   if (!Number.isInteger(count) || count < 0) {
     throw invalid([{ path: 'current_request_number', message: `must be a non-negative integer (current_request_number=${count})` }]);
   }
   const objectiveMetric = req.experiment?.spec?.objective?.objective_metric_name ?? '';
-  const history = req.trials.map((t) => trialFromPb(t, objectiveMetric));
+  const history = req.history;
   const seedBase = p.raw['random_state'];
-  const seed = seedBase !== undefined && seedBase !== '' ? `${seedBase}/${req.total_request_number}/${history.length}` : randomBytes(16).toString('hex');
+  const seed = seedBase !== undefined && seedBase !== '' ? `${seedBase}/${req.totalRequestNumber}/${history.length}` : randomBytes(16).toString('hex');
   let result: SuggestResult<unknown>;
   if (count === 0) {
     result = { suggestions: [], state: decodeState(p.raw) ?? null };
@@ -126,6 +136,18 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   };
 }
 
+/**
+ * The Suggestion service as the server registers it: proto-loader's definition, with GetSuggestions requests
+ * decoded by {@link decodeGetSuggestionsRequest} into {@link GetSuggestionsCall} (replies are encoded by
+ * proto-loader as before, so they stay byte-for-byte what Katib's clients read).
+ */
+export function suggestionServiceDefinition(): grpc.ServiceDefinition {
+  const base = loadKatibProto().Suggestion.service;
+  const method = base['GetSuggestions'];
+  if (!method) throw new Error('proto: api.v1.beta1.Suggestion has no GetSuggestions method');
+  return { ...base, GetSuggestions: { ...method, requestDeserialize: decodeGetSuggestionsRequest } };
+}
+
 export interface SuggestionServiceOptions {
   /** Restricts the service to these algorithms, as a per-algorithm Deployment would. Default: all registered. */
   readonly algorithms?: readonly string[];
@@ -133,9 +155,8 @@ export interface SuggestionServiceOptions {
 
 /** Adds the Suggestion service and its health status to `server`. */
 export function addSuggestionService(server: grpc.Server, health: HealthService, opts: SuggestionServiceOptions = {}): void {
-  const { Suggestion } = loadKatibProto();
-  server.addService(Suggestion.service, {
-    GetSuggestions: unary((req: PbGetSuggestionsRequest) => getSuggestions(req, opts.algorithms)),
+  server.addService(suggestionServiceDefinition(), {
+    GetSuggestions: unary((req: GetSuggestionsCall) => suggest(req, opts.algorithms)),
     ValidateAlgorithmSettings: unary((req: { experiment: PbExperiment | null }) => {
       prepare(req.experiment, opts.algorithms);
       return {};

@@ -1,0 +1,161 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadKatibProto } from '../../src/grpc/proto.js';
+import { TrialCache, decodeGetSuggestionsRequest } from '../../src/suggestion/request-decoder.js';
+import type { PbExperiment, PbGetSuggestionsRequest, PbTrial } from '../../src/suggestion/wire.js';
+import { trialFromPb } from '../../src/suggestion/wire.js';
+
+const { Suggestion, EarlyStopping } = loadKatibProto();
+function getSuggestionsMethod() {
+  const m = Suggestion.service['GetSuggestions'];
+  if (!m) throw new Error('GetSuggestions missing from the loaded proto');
+  return m;
+}
+const method = getSuggestionsMethod();
+const encode = (req: unknown): Buffer => method.requestSerialize(req);
+
+/** The plain path: proto-loader's decoding, then trialFromPb, as the adapter's getSuggestions does. */
+function plain(buf: Buffer) {
+  const req = method.requestDeserialize(buf) as PbGetSuggestionsRequest;
+  const objectiveMetric = req.experiment?.spec?.objective?.objective_metric_name ?? '';
+  return {
+    experiment: req.experiment,
+    history: req.trials.map((t) => trialFromPb(t, objectiveMetric)),
+    currentRequestNumber: req.current_request_number,
+    totalRequestNumber: req.total_request_number,
+  };
+}
+
+function experiment(objectiveMetric: string, settings: { name: string; value: string }[] = []): PbExperiment {
+  return {
+    name: 'exp',
+    spec: {
+      parameter_specs: {
+        parameters: [
+          { name: 'lr', parameter_type: 'DOUBLE', feasible_space: { min: '0.001', max: '0.1', step: '', list: [], distribution: 'LOG_UNIFORM' } },
+          { name: 'act', parameter_type: 'CATEGORICAL', feasible_space: { min: '', max: '', step: '', list: ['relu', 'tanh'], distribution: 'DISTRIBUTION_UNSPECIFIED' } },
+        ],
+      },
+      objective: { type: 'MAXIMIZE', goal: 0.99, objective_metric_name: objectiveMetric, additional_metric_names: ['loss'] },
+      algorithm: { algorithm_name: 'cmaes', algorithm_settings: settings },
+      early_stopping: null,
+      parallel_trial_count: 3,
+      max_trial_count: 12,
+    },
+  };
+}
+
+function trial(name: string, condition: string, assignments: [string, string][], metrics: [string, string][], labels: Record<string, string> = {}): PbTrial {
+  return {
+    name,
+    spec: {
+      objective: { type: 'MAXIMIZE', goal: 0.99, objective_metric_name: 'acc', additional_metric_names: ['loss'] },
+      parameter_assignments: { assignments: assignments.map(([n, value]) => ({ name: n, value })) },
+      labels,
+    },
+    status: { start_time: '2024-01-01T00:00:00Z', completion_time: '2024-01-01T00:01:00Z', condition, observation: { metrics: metrics.map(([n, value]) => ({ name: n, value })) } },
+  };
+}
+
+describe('GetSuggestionsRequest decoder of the service', () => {
+  it.each<{ name: string; req: unknown }>([
+    { name: 'an empty request', req: {} },
+    { name: 'an experiment without trials', req: { experiment: experiment('acc', [{ name: 'katib-ts.state', value: '{"a":[1,2]}' }]), trials: [], current_request_number: 2, total_request_number: 2 } },
+    {
+      name: 'trials in every condition, with labels, missing and unusable metrics',
+      req: {
+        experiment: experiment('acc'),
+        trials: [
+          trial('t0', 'SUCCEEDED', [['lr', '0.01'], ['act', 'relu']], [['acc', '0.9'], ['loss', '0.1']], { 'katib-ts/cmaes-generation': 'abc-0' }),
+          trial('t1', 'RUNNING', [['lr', '0.02'], ['act', 'tanh']], []),
+          trial('t2', 'FAILED', [['lr', '0.03']], [['acc', 'unavailable'], ['loss', '']]),
+          trial('t3', 'METRICSUNAVAILABLE', [], [['acc', 'NaN'], ['loss', '1e400']]),
+          trial('t4', 'EARLYSTOPPED', [['lr', '0.05'], ['lr', '0.06']], [['acc', '0.5'], ['acc', '0.7']]),
+          trial('t5', 'KILLED', [['act', 'relu']], [['acc', ' 0x10 ']]),
+          trial('t6', 'UNKNOWN', [['act', 'ü-länge-ÿ'], ['long', 'x'.repeat(100)]], [['acc', '-0']], { 'ключ': 'значение' }),
+          trial('t7', 'CREATED', [], []),
+          { name: 'bare' },
+          { name: 'no-status', spec: { parameter_assignments: { assignments: [{ name: 'lr', value: '0.1' }] } } },
+        ],
+        current_request_number: 1,
+        total_request_number: 11,
+      },
+    },
+    { name: 'a negative request number', req: { experiment: experiment('acc'), trials: [], current_request_number: -1, total_request_number: -7 } },
+  ])('gives the same experiment and trials as proto-loader and trialFromPb: $name', ({ req }) => {
+    const buf = encode(req);
+    expect(decodeGetSuggestionsRequest(buf)).toEqual(plain(buf));
+  });
+
+  it('follows protobufjs on concatenated messages: repeated fields append, a later singular field replaces', () => {
+    const a = encode({ experiment: experiment('acc', [{ name: 'sigma', value: '0.2' }]), trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [['acc', '1']])], current_request_number: 1, total_request_number: 1 });
+    const b = encode({ experiment: experiment('loss'), trials: [trial('t1', 'FAILED', [['lr', '0.02']], [['loss', '2']])], current_request_number: 3, total_request_number: 0 });
+    const buf = Buffer.concat([a, b]);
+    const decoded = decodeGetSuggestionsRequest(buf);
+    expect(decoded).toEqual(plain(buf));
+    expect(decoded.history.map((t) => t.objective)).toEqual([undefined, 2]);
+    expect(decoded.currentRequestNumber).toBe(3);
+  });
+
+  it('skips fields it does not know (a GetEarlyStoppingRulesRequest carries db_manager_address as field 3)', () => {
+    const es = EarlyStopping.service['GetEarlyStoppingRules'];
+    if (!es) throw new Error('GetEarlyStoppingRules missing from the loaded proto');
+    const buf = es.requestSerialize({ experiment: experiment('acc'), trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [['acc', '1']])], db_manager_address: 'db:6789' });
+    expect(decodeGetSuggestionsRequest(buf)).toEqual(plain(buf));
+  });
+
+  it.each<{ name: string; bytes: number[] }>([
+    { name: 'a length past the end', bytes: [0x12, 0x05, 0x0a] },
+    { name: 'a truncated varint', bytes: [0x20, 0x80] },
+    { name: 'a trial field overrunning its trial', bytes: [0x12, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63, 0x64, 0x65] },
+  ])('throws RangeError on $name', ({ bytes }) => {
+    expect(() => decodeGetSuggestionsRequest(Buffer.from(bytes))).toThrow(RangeError);
+  });
+
+  it('agrees with proto-loader on any request (property)', () => {
+    const text = fc.oneof(fc.constantFrom('', 'acc', 'loss', 'lr', 'unavailable', 'NaN', '1e-3', '-2.5'), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
+    const pairs = fc.array(fc.tuple(text, text), { maxLength: 4 });
+    const condition = fc.constantFrom('CREATED', 'RUNNING', 'SUCCEEDED', 'KILLED', 'FAILED', 'METRICSUNAVAILABLE', 'EARLYSTOPPED', 'UNKNOWN');
+    const arbTrial = fc.record({ name: text, condition, assignments: pairs, metrics: pairs, labels: fc.dictionary(text, text, { maxKeys: 3 }) });
+    fc.assert(
+      fc.property(fc.array(arbTrial, { maxLength: 6 }), fc.constantFrom('acc', 'loss', ''), fc.integer({ min: -5, max: 5000 }), (trials, metric, count) => {
+        const buf = encode({
+          experiment: experiment(metric),
+          trials: trials.map((t) => trial(t.name, t.condition, t.assignments, t.metrics, t.labels)),
+          current_request_number: count,
+          total_request_number: count * 3,
+        });
+        expect(decodeGetSuggestionsRequest(buf)).toEqual(plain(buf));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reuses the records of unchanged trials from its cache, and decodes changed ones afresh', () => {
+    const cache = new TrialCache();
+    const t0 = trial('t0', 'RUNNING', [['lr', '0.01']], []);
+    const t1 = trial('t1', 'SUCCEEDED', [['lr', '0.02']], [['acc', '0.5']]);
+    const first = decodeGetSuggestionsRequest(encode({ experiment: experiment('acc'), trials: [t0, t1] }), cache);
+    const nextBuf = encode({ experiment: experiment('acc'), trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [['acc', '0.7']]), t1, trial('t2', 'RUNNING', [], [])] });
+    const next = decodeGetSuggestionsRequest(nextBuf, cache);
+    expect(next).toEqual(plain(nextBuf));
+    expect(next.history[1]).toBe(first.history[1]);
+    expect(next.history[0]).not.toBe(first.history[0]);
+    expect(Object.isFrozen(next.history[1]) && Object.isFrozen(next.history[1]?.assignments)).toBe(true);
+    const otherMetricBuf = encode({ experiment: experiment('loss'), trials: [t1] });
+    const other = decodeGetSuggestionsRequest(otherMetricBuf, cache);
+    expect(other).toEqual(plain(otherMetricBuf));
+    expect(other.history[0]?.objective).toBeUndefined();
+  });
+
+  it('keeps its cache within its byte bound, oldest trials out first', () => {
+    const cache = new TrialCache(1000);
+    const trials = Array.from({ length: 50 }, (_, i) => trial(`t${i}`, 'SUCCEEDED', [['lr', String(i)]], [['acc', '1']]));
+    const buf = encode({ experiment: experiment('acc'), trials });
+    expect(decodeGetSuggestionsRequest(buf, cache)).toEqual(plain(buf));
+    expect(cache.size).toBeGreaterThan(0);
+    expect(cache.size).toBeLessThan(1000 / 60);
+    const last = decodeGetSuggestionsRequest(encode({ experiment: experiment('acc'), trials: trials.slice(-1) }), cache);
+    expect(last.history[0]).toBe(decodeGetSuggestionsRequest(encode({ experiment: experiment('acc'), trials: trials.slice(-1) }), cache).history[0]);
+  });
+});
