@@ -112,8 +112,9 @@ export const cmaes: Algorithm<CmaesSettings, CmaesState> = {
     const dims = req.space.length;
     let state = isUsableState(req.state, dims) ? req.state : freshState(dims, settings, req.rng);
     state = tellFinishedGeneration(state, req.space, req.history, req.goal, settings);
-    const seen = historyKeys(req.space, req.history);
     const size = req.space.reduce((n, p) => n * cardinality(p), 1);
+    // Only a finite space can run out of untried points; with a continuous parameter the history is not read here.
+    const seen = Number.isFinite(size) ? historyKeys(req.space, req.history) : new Set<string>();
     const e = eigen(state.dist);
     const label = `${state.run}-${state.dist.generation}`;
     const keys = [...state.keys];
@@ -208,11 +209,28 @@ function decode(space: SearchSpace, x: readonly number[]): Assignment[] {
   return space.map((p, i) => ({ name: p.name, value: binnedFromUnit(p, x[i] as number) }));
 }
 
-/** FNV-1a of a string. */
-function hashNumber(text: string): number {
-  let h = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+
+/** FNV-1a of a string, continuing from `h`. */
+function hashNumber(text: string, h = FNV_OFFSET): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h;
+}
+
+/**
+ * hashKey(assignmentKey(the trial's values of the space's parameters)), computed without building the key: every
+ * call hashes the history's unlabelled trials, so this runs once per such trial per call.
+ */
+function hashAssignments(space: SearchSpace, assignments: Readonly<Record<string, string>>): string {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < space.length; i++) {
+    const p = space[i] as SearchSpace[number];
+    if (i > 0) h = Math.imul(h ^ 0, 0x01000193) >>> 0; // assignmentKey's separator, \u0000
+    h = hashNumber(p.name, h);
+    h = Math.imul(h ^ 0x3d, 0x01000193) >>> 0; // '='
+    h = hashNumber(assignments[p.name] ?? '', h);
+  }
+  return h.toString(36);
 }
 
 /** FNV-1a of a string, base 36: a short stand-in for an assignment key in the state. */
@@ -233,7 +251,7 @@ function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: 
   const members = history.filter((t) => {
     const l = t.labels[GENERATION_LABEL];
     if (l !== undefined) return l === label;
-    return keys.has(hashKey(assignmentKey(space.map((p) => ({ name: p.name, value: t.assignments[p.name] ?? '' })))));
+    return keys.size > 0 && keys.has(hashAssignments(space, t.assignments));
   });
   const valued = new Set(completedWithObjective(members).map((t) => t.name));
   const finished: { x: number[]; loss: number }[] = [];
