@@ -15,12 +15,7 @@ import { isRecord } from '../api/guards.js';
 import { CollectorDefaults } from '../api/defaults.js';
 import { metricsFormatProblem } from '../api/metrics-format.js';
 import type { EarlyStoppingRule, ObjectiveType } from '../api/types.js';
-import { watchProcess } from '../collector/main-process.js';
-import { runCollector, STATE_FILE } from '../collector/sidecar.js';
-import { runPlain, runWrapped } from '../collector/wrap.js';
-import { DbManagerClient } from '../dbmanager/client.js';
 import { ValidationError } from '../errors.js';
-import { EarlyStoppingClient } from '../suggestion/client.js';
 
 /** The flags of `katib collect`, as commander hands them over. */
 export interface CollectFlags {
@@ -127,6 +122,15 @@ function isSecondaryNode(env: NodeJS.ProcessEnv): boolean {
  */
 export async function collectMetrics(command: readonly string[], o: CollectFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
   const log = (line: string): void => void io.stderr.write(`katib collect: ${line}\n`);
+  // Imported here, not at the top: main.ts loads this module for every command (for the options above), and the
+  // collector's modules bring the observation stores' SQL drivers, which the other commands do not need.
+  const [{ watchProcess }, { runCollector, STATE_FILE }, { runPlain, runWrapped }, { DbManagerClient }, { EarlyStoppingClient }] = await Promise.all([
+    import('../collector/main-process.js'),
+    import('../collector/sidecar.js'),
+    import('../collector/wrap.js'),
+    import('../dbmanager/client.js'),
+    import('../suggestion/client.js'),
+  ]);
   const [program, ...args] = command;
   if (program === undefined && o.waitPidOf === undefined) {
     throw new ValidationError([{ path: '--wait-pid-of', message: 'is required in sidecar mode: the pid file the wrapped command writes or a command-line substring; or give the command to run after --' }], 'katib collect');

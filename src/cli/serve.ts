@@ -1,8 +1,9 @@
-/** `katib serve suggestion|earlystopping|db-manager`: long-running gRPC services; SIGINT/SIGTERM stop them cleanly. */
+/**
+ * `katib serve suggestion|earlystopping|db-manager`: long-running gRPC services; SIGINT/SIGTERM stop them cleanly.
+ * Each service's modules are imported when it starts, so a process holds only the one it serves (the DB manager's
+ * SQL drivers cost the suggestion service about 7 MiB otherwise).
+ */
 import { ALGORITHMS } from '../../algorithms/index.js';
-import { startSuggestionServer } from '../suggestion/adapter.js';
-import { startEarlyStoppingServer } from '../earlystopping/service.js';
-import { startDbManager } from '../dbmanager/service.js';
 import { ValidationError } from '../errors.js';
 
 function untilSignal(): Promise<void> {
@@ -16,6 +17,7 @@ export async function serveSuggestion(o: { port: number; host: string; algorithm
   if (o.algorithm !== undefined && !(o.algorithm in ALGORITHMS)) {
     throw new ValidationError([{ path: '--algorithm', message: `unknown algorithm ${JSON.stringify(o.algorithm)}; choose one of ${Object.keys(ALGORITHMS).join(', ')}` }]);
   }
+  const { startSuggestionServer } = await import('../suggestion/adapter.js');
   const server = await startSuggestionServer({ host: o.host, port: o.port, algorithms: o.algorithm ? [o.algorithm] : undefined });
   log.write(`suggestion service listening on ${o.host}:${server.port} (${o.algorithm ?? Object.keys(ALGORITHMS).join(', ')})\n`);
   await untilSignal();
@@ -25,6 +27,7 @@ export async function serveSuggestion(o: { port: number; host: string; algorithm
 
 export async function serveEarlyStopping(o: { port: number; host: string; algorithm: string }, log: NodeJS.WritableStream): Promise<number> {
   if (o.algorithm !== 'medianstop') throw new ValidationError([{ path: '--algorithm', message: `unknown early-stopping algorithm ${JSON.stringify(o.algorithm)}; choose medianstop` }]);
+  const { startEarlyStoppingServer } = await import('../earlystopping/service.js');
   const server = await startEarlyStoppingServer({ host: o.host, port: o.port });
   log.write(`early-stopping service (medianstop) listening on ${o.host}:${server.port}\n`);
   await untilSignal();
@@ -33,6 +36,7 @@ export async function serveEarlyStopping(o: { port: number; host: string; algori
 }
 
 export async function serveDbManager(o: { port: number; host: string; db: string }, log: NodeJS.WritableStream): Promise<number> {
+  const { startDbManager } = await import('../dbmanager/service.js');
   const server = await startDbManager({ host: o.host, port: o.port, db: o.db });
   log.write(`db-manager listening on ${o.host}:${server.port} (${o.db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')})\n`);
   await untilSignal();
