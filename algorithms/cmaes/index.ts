@@ -30,7 +30,8 @@
  * told as soon as λ of its trials have finished; requests that arrive before then (parallel trials, or k > 1) get
  * further draws from the same distribution, so a request is never left empty, and trials of a generation beyond the
  * first λ finished are ignored once it has been told. Callers that drop labels are matched by a hash of the
- * assignment kept in the state (the latest 4λ).
+ * assignment kept in the state (the latest 4λ); the history's unlabelled trials are hashed only while fewer trials
+ * carry the generation's label than suggestions were handed out in it.
  *
  * Failed trials (failed, killed, metrics unavailable) count as finished and rank below every trial with a value, so
  * the distribution moves away from them without any invented loss; a generation in which every trial failed leaves
@@ -218,8 +219,8 @@ function hashNumber(text: string, h = FNV_OFFSET): number {
 }
 
 /**
- * hashKey(assignmentKey(the trial's values of the space's parameters)), computed without building the key: every
- * call hashes the history's unlabelled trials, so this runs once per such trial per call.
+ * hashKey(assignmentKey(the trial's values of the space's parameters)), computed without building the key: a call
+ * that matches by hash runs this for every unlabelled trial of the history.
  */
 function hashAssignments(space: SearchSpace, assignments: Readonly<Record<string, string>>): string {
   let h = FNV_OFFSET;
@@ -247,12 +248,12 @@ const TERMINAL = new Set<TrialRecord['status']>(['failed', 'killed', 'metrics-un
  */
 function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
   const label = `${state.run}-${state.dist.generation}`;
-  const keys = new Set(state.keys);
-  const members = history.filter((t) => {
-    const l = t.labels[GENERATION_LABEL];
-    if (l !== undefined) return l === label;
-    return keys.size > 0 && keys.has(hashAssignments(space, t.assignments));
-  });
+  const labelled = history.filter((t) => t.labels[GENERATION_LABEL] === label);
+  // Unlabelled trials are matched by hash only while some suggestion of this generation has not come back with its
+  // label (a caller that drops labels): hashing every unlabelled trial at every call would make the cost of a call
+  // grow with the history.
+  const keys = labelled.length < state.keys.length ? new Set(state.keys) : undefined;
+  const members = keys ? history.filter((t) => t.labels[GENERATION_LABEL] === label || (t.labels[GENERATION_LABEL] === undefined && keys.has(hashAssignments(space, t.assignments)))) : labelled;
   const valued = new Set(completedWithObjective(members).map((t) => t.name));
   const finished: { x: number[]; loss: number }[] = [];
   for (const t of members) {

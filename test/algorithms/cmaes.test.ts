@@ -206,6 +206,26 @@ describe('cmaes suggestions', () => {
     expect(second.state.dist.generation).toBe(0);
   });
 
+  it.each([
+    { name: 'all λ came back labelled, one still running: an unlabelled copy of another is no member', dropLast: false, generation: 0 },
+    { name: 'the last came back finished without its label: it is matched by its hash', dropLast: true, generation: 1 },
+  ])('matches unlabelled trials by hash only while some suggestion lacks its label: $name', ({ dropLast, generation }) => {
+    const lambda = defaultPopulationSize(SPHERE.length);
+    const settings = settingsOf({}, SPHERE);
+    const first = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history: [], count: lambda, state: undefined, rng: createRng(3) }, settings);
+    const trial = (s: Suggestion, i: number, status: TrialRecord['status'], labels: Record<string, string>): TrialRecord => {
+      const v = status === 'succeeded' ? sphere(asRecord(s)) : undefined;
+      return { name: `t${i}`, assignments: asRecord(s), status, objective: v, metrics: v === undefined ? {} : { loss: v }, labels };
+    };
+    const history = first.suggestions.map((s, i) => {
+      const last = i === lambda - 1;
+      return trial(s, i, last && !dropLast ? 'running' : 'succeeded', last && dropLast ? {} : { ...(s.labels ?? {}) });
+    });
+    if (!dropLast) history.push(trial(first.suggestions[0] as Suggestion, lambda, 'succeeded', {}));
+    const next = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state: first.state, rng: createRng(4) }, settings);
+    expect(next.state.dist.generation).toBe(generation);
+  });
+
   it('draws its mutations from a quasi-random sequence: the state counts the points used, a tell resets the count', () => {
     const lambda = defaultPopulationSize(SPHERE.length);
     const settings = settingsOf({}, SPHERE);
