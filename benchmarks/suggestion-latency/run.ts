@@ -6,9 +6,17 @@
  * Ours: for each algorithm, `katib serve suggestion --algorithm NAME` runs in its own process (as a per-algorithm
  * Deployment does). For each history size N, the request carries N succeeded trials at random points of the space
  * (values of the `mixed` test function), then one warm-up call and `--reps` timed calls follow, each asking for one
- * trial, which is completed and appended to the history, with the settings (state) of the previous reply. The time
- * is the RPC alone (request prepared beforehand, reply decoded); the same request is also handed to the service's
- * handler in this process, which gives the algorithm's share without serialisation and transport.
+ * trial, which is completed and appended to the history, with the settings (state) of the previous reply. Two
+ * clients run this sequence, one after the other:
+ * - a foreign one, `grpc_client.py`: Python grpcio with stubs that protoc generates from proto/api.proto at run
+ *   time, as Katib's controller would speak to us (its time: the blocking stub call, request serialisation by the
+ *   protobuf library's C++ code included); the targets are judged on it;
+ * - ours, the @grpc/grpc-js client with proto-loader that src/suggestion/client.ts uses (its time: the RPC, encoding
+ *   the request and decoding the reply included).
+ * The same request is also handed to the handler in this process (`in-proc`: the algorithm alone), and its encoded
+ * bytes to the service's decoder, handler and reply encoder (`server`: the service's CPU time per call, without
+ * transport). Both clients must get the same suggestions (the seed depends on the request only); the run fails if
+ * they differ.
  * Optuna: optuna_ask.py, a study with N trials added by add_trials, then the same warm-up and rounds of
  * ask(fixed_distributions) + tell.
  * Peak RSS: VmHWM of each service process after its largest history (/proc/PID/status).
@@ -23,9 +31,10 @@
  *   node dist/benchmarks/suggestion-latency/run.js --quick                       # N = 10,200,1000, 5 reps
  *   options: --histories 10,100  --reps N  --algorithms tpe,cmaes  --samplers tpe  --out FILE
  *            --server cli|bare (bare: startSuggestionServer alone, without the CLI's other modules)
+ *            --clients python,ts (default both; python needs python3-grpcio and python3-grpc-tools)
  *
- * Prints median milliseconds per call (gRPC and in-process), ratios to Optuna, peak RSS, and the targets with
- * PASS/FAIL. Writes benchmarks/results/suggestion-latency.json. Run it on a quiet machine: it measures time.
+ * Prints median milliseconds per call (each client, server and in-process), ratios to Optuna, peak RSS, and the
+ * targets with PASS/FAIL. Writes benchmarks/results/suggestion-latency.json. Run it on a quiet machine: it measures time.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +46,8 @@ import { isIssues } from '../../algorithms/core/issues.js';
 import { ALGORITHMS, type AlgorithmName } from '../../algorithms/index.js';
 import type { ParameterSpec } from '../../src/api/types.js';
 import { loadKatibProto } from '../../src/grpc/proto.js';
-import { getSuggestions } from '../../src/suggestion/adapter.js';
+import { getSuggestions, suggest, suggestionServiceDefinition } from '../../src/suggestion/adapter.js';
+import type { GetSuggestionsCall } from '../../src/suggestion/request-decoder.js';
 import type { PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting, PbTrial } from '../../src/suggestion/wire.js';
 import { experimentToPb, trialToPb } from '../../src/suggestion/wire.js';
 import { intListOption, intOption, listOption, parseArgs } from '../common/cli-args.js';
@@ -45,7 +55,7 @@ import { benchmarkExperiment, succeededTrial } from '../common/controller.js';
 import { startService, type ServiceEntry } from '../common/katib-service.js';
 import { evaluate, loadProblems } from '../common/problems.js';
 import { provenance } from '../common/provenance.js';
-import { PYTHON, runPythonJson } from '../common/python.js';
+import { PYTHON, PythonWorker, runPythonJson } from '../common/python.js';
 import { repoRoot } from '../common/repo-root.js';
 import { median } from '../common/stats.js';
 import { fmt, fmtRatio, renderTable } from '../common/table.js';
@@ -76,7 +86,11 @@ const CASES: Readonly<Record<AlgorithmName, Case>> = {
   pbt: { space: 'mixed', settings: { n_population: '5', truncation_threshold: '0.2', suggestion_trial_dir: '/var/log/katib/checkpoints/', random_state: '0' } },
 };
 
-const USAGE = 'usage: node dist/benchmarks/suggestion-latency/run.js [--quick] [--histories 10,100,200,500,1000] [--reps N] [--algorithms a,b] [--samplers a,b] [--server cli|bare] [--out FILE]';
+const USAGE =
+  'usage: node dist/benchmarks/suggestion-latency/run.js [--quick] [--histories 10,100,200,500,1000] [--reps N] [--algorithms a,b] [--samplers a,b] [--server cli|bare] [--clients python,ts] [--out FILE]';
+const CLIENTS = ['python', 'ts'] as const;
+type ClientName = (typeof CLIENTS)[number];
+const CLIENT_LABEL: Record<ClientName, string> = { python: 'Python grpcio client', ts: 'our TS client' };
 
 interface Settings {
   readonly mode: 'quick' | 'full' | 'custom';
@@ -85,11 +99,12 @@ interface Settings {
   readonly algorithms: readonly AlgorithmName[];
   readonly samplers: readonly string[];
   readonly server: ServiceEntry;
+  readonly clients: readonly ClientName[];
   readonly out: string;
 }
 
 function parseSettings(argv: readonly string[]): Settings {
-  const args = parseArgs(argv, ['quick'], ['histories', 'reps', 'algorithms', 'samplers', 'server', 'out'], USAGE);
+  const args = parseArgs(argv, ['quick'], ['histories', 'reps', 'algorithms', 'samplers', 'server', 'clients', 'out'], USAGE);
   const server = args.values.get('server') ?? 'cli';
   if (server !== 'cli' && server !== 'bare') throw new Error(`--server must be cli or bare (--server=${JSON.stringify(server)})`);
   const quick = args.flags.has('quick');
@@ -102,6 +117,7 @@ function parseSettings(argv: readonly string[]): Settings {
     algorithms: listOption(args, 'algorithms', names, names) as AlgorithmName[],
     samplers: listOption(args, 'samplers', OPTUNA_SAMPLERS, OPTUNA_SAMPLERS),
     server,
+    clients: listOption(args, 'clients', CLIENTS, CLIENTS) as ClientName[],
     out: args.values.get('out') ?? path.join(repoRoot(), 'benchmarks', 'results', 'suggestion-latency.json'),
   };
 }
@@ -144,21 +160,49 @@ interface Measurement {
   readonly minMs: number;
   readonly maxMs: number;
   readonly inProcessMedianMs?: number;
+  /** Median of the service's decoder + handler + reply encoder on the request's bytes, in this process. */
+  readonly serverMedianMs?: number;
   /** Median of the same request with current_request_number 0: everything but the algorithm. */
   readonly floorMedianMs?: number;
+  /** Median of the client's own serialisation of the request (the Python client's SerializeToString). */
+  readonly encodeMedianMs?: number;
   /** Calls that returned no suggestion (the algorithm waiting or exhausted). */
   readonly emptyReplies?: number;
 }
 
 interface AlgorithmResult {
   readonly algorithm: string;
+  /** Which client timed the calls (ours only). */
+  readonly client?: ClientName;
   readonly measurements: readonly Measurement[];
   readonly peakRssMiB: number | undefined;
   /** RSS of the service process once it serves, before any request. */
   readonly idleRssMiB?: number | undefined;
 }
 
-async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: readonly ParameterSpec[]): Promise<AlgorithmResult> {
+/** The foreign client: grpc_client.py (Python grpcio, stubs generated from proto/api.proto at start). */
+class PythonClient {
+  private readonly worker = new PythonWorker(path.join(repoRoot(), 'benchmarks', 'suggestion-latency', 'grpc_client.py'));
+
+  async connect(address: string): Promise<void> {
+    await this.worker.request({ op: 'connect', address });
+  }
+
+  async call(req: PbGetSuggestionsRequest): Promise<{ reply: PbGetSuggestionsReply; ms: number; encodeMs: number }> {
+    return (await this.worker.request({ op: 'call', request: req })) as { reply: PbGetSuggestionsReply; ms: number; encodeMs: number };
+  }
+
+  close(): Promise<void> {
+    return this.worker.close();
+  }
+}
+
+/** The suggestions of a reply, as comparable text. */
+function suggestionsOf(reply: PbGetSuggestionsReply): string {
+  return JSON.stringify(reply.parameter_assignments.map((p) => p.assignments.map((a) => [a.name, a.value])));
+}
+
+async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: readonly ParameterSpec[], python: PythonClient | undefined): Promise<AlgorithmResult[]> {
   const c = CASES[algorithm];
   const parameters = spaceOf(c.space, mixedSpace);
   const space = parseSearchSpace(parameters);
@@ -167,64 +211,104 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
   const idleRssMiB = service.rssMiB();
   const proto = loadKatibProto();
   const stub = new proto.Suggestion(service.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  const measurements: Measurement[] = [];
+  if (python) await python.connect(service.address);
+  // The service's own method definition: its request decoder, and proto-loader's reply encoder.
+  const served = suggestionServiceDefinition()['GetSuggestions'] as grpc.MethodDefinition<unknown, PbGetSuggestionsReply>;
+  const encodeRequest = (proto.Suggestion.service['GetSuggestions'] as grpc.MethodDefinition<PbGetSuggestionsRequest, unknown>).requestSerialize;
+  const measurements: Record<ClientName, Measurement[]> = { python: [], ts: [] };
   try {
     for (const n of s.histories) {
       const exp = benchmarkExperiment({ name: `latency-${algorithm}-${n}`, parameters, algorithm, settings: c.settings, parallelTrialCount: c.parallelTrialCount });
       const rng = createRng(`history/${algorithm}/${n}`);
-      const trials: PbTrial[] = [];
+      const initial: PbTrial[] = [];
       for (let i = 0; i < n; i++) {
         const assignments = space.map((p) => ({ name: p.name, value: samplePrior(p, rng) }));
         const value = evaluate({ name: 'mixed' }, Object.fromEntries(assignments.map((a) => [a.name, a.value])));
-        trials.push(trialToPb(succeededTrial(exp, i, assignments, value)));
+        initial.push(trialToPb(succeededTrial(exp, i, assignments, value)));
       }
-      let settings: PbSetting[] | undefined;
-      const times: number[] = [];
+      // Each client runs the whole sequence from the same history, one after the other (as one controller would:
+      // the service's trial cache sees one client's bytes; the clients' encoders differ, e.g. in default fields).
+      // Same requests, same seeds: both must get the same suggestions.
       const inProcess: number[] = [];
+      const server: number[] = [];
+      let firstSuggestions: string[] | undefined;
       let empty = 0;
-      for (let r = 0; r <= s.reps; r++) {
-        const req: PbGetSuggestionsRequest = {
-          experiment: experimentToPb(exp, settings),
-          trials,
-          current_request_number: 1,
-          total_request_number: trials.length + 1,
-        };
-        const { reply, ms } = await rpc(stub, req);
-        times.push(ms);
-        const start = process.hrtime.bigint();
-        getSuggestions(req);
-        inProcess.push(Number(process.hrtime.bigint() - start) / 1e6);
-        if (reply.algorithm && reply.algorithm.algorithm_settings.length > 0) settings = reply.algorithm.algorithm_settings;
-        const suggestion = reply.parameter_assignments[0];
-        if (suggestion === undefined) {
-          empty++;
-          continue;
+      for (const client of s.clients) {
+        const trials = [...initial];
+        let settings: PbSetting[] | undefined;
+        const times: number[] = [];
+        const encode: number[] = [];
+        const suggestions: string[] = [];
+        const timeInProcess = firstSuggestions === undefined;
+        for (let r = 0; r <= s.reps; r++) {
+          const req: PbGetSuggestionsRequest = {
+            experiment: experimentToPb(exp, settings),
+            trials,
+            current_request_number: 1,
+            total_request_number: trials.length + 1,
+          };
+          let reply: PbGetSuggestionsReply;
+          if (client === 'ts') {
+            const res = await rpc(stub, req);
+            times.push(res.ms);
+            reply = res.reply;
+          } else {
+            const res = await (python as PythonClient).call(req);
+            times.push(res.ms);
+            encode.push(res.encodeMs);
+            reply = res.reply;
+          }
+          suggestions.push(suggestionsOf(reply));
+          if (timeInProcess) {
+            let start = process.hrtime.bigint();
+            getSuggestions(req);
+            inProcess.push(Number(process.hrtime.bigint() - start) / 1e6);
+            const bytes = encodeRequest(req);
+            start = process.hrtime.bigint();
+            served.responseSerialize(suggest(served.requestDeserialize(bytes) as GetSuggestionsCall));
+            server.push(Number(process.hrtime.bigint() - start) / 1e6);
+          }
+          if (reply.algorithm && reply.algorithm.algorithm_settings.length > 0) settings = reply.algorithm.algorithm_settings;
+          const suggestion = reply.parameter_assignments[0];
+          if (suggestion === undefined) {
+            if (timeInProcess) empty++;
+            continue;
+          }
+          const point = Object.fromEntries(suggestion.assignments.map((a) => [a.name, a.value]));
+          trials.push(trialToPb(succeededTrial(exp, trials.length, suggestion.assignments, evaluate({ name: 'mixed' }, point), suggestion.labels)));
         }
-        const point = Object.fromEntries(suggestion.assignments.map((a) => [a.name, a.value]));
-        trials.push(trialToPb(succeededTrial(exp, trials.length, suggestion.assignments, evaluate({ name: 'mixed' }, point), suggestion.labels)));
+        if (firstSuggestions === undefined) firstSuggestions = suggestions;
+        else if (JSON.stringify(firstSuggestions) !== JSON.stringify(suggestions)) {
+          throw new Error(`${algorithm} N=${n}: the ${CLIENT_LABEL[client]} got other suggestions than the ${CLIENT_LABEL[s.clients[0] as ClientName]}:\n  ${suggestions.join('\n  ')}\nvs\n  ${firstSuggestions.join('\n  ')}`);
+        }
+        // The transport floor: the same request asking for nothing (current_request_number 0): serialisation,
+        // transport and the service's decoding of every trial, but no algorithm.
+        const floor: number[] = [];
+        for (let r = 0; r < Math.max(5, s.reps); r++) {
+          const req = { experiment: experimentToPb(exp, settings), trials, current_request_number: 0, total_request_number: trials.length };
+          floor.push(client === 'ts' ? (await rpc(stub, req)).ms : (await (python as PythonClient).call(req)).ms);
+        }
+        const timed = times.slice(1);
+        measurements[client].push({
+          history: n,
+          warmupMs: times[0] as number,
+          timesMs: timed,
+          medianMs: median(timed),
+          minMs: Math.min(...timed),
+          maxMs: Math.max(...times),
+          inProcessMedianMs: median(inProcess.slice(1)),
+          serverMedianMs: median(server.slice(1)),
+          floorMedianMs: median(floor),
+          ...(encode.length > 0 ? { encodeMedianMs: median(encode.slice(1)) } : {}),
+          emptyReplies: empty,
+        });
+        process.stderr.write(
+          `ours   ${algorithm.padEnd(20)} N=${String(n).padStart(4)}  ${client.padEnd(6)} median ${fmt(median(timed))} ms (floor ${fmt(median(floor))} ms; server ${fmt(median(server.slice(1)))} ms, in-process ${fmt(median(inProcess.slice(1)))} ms)\n`,
+        );
       }
-      // The transport floor: the same request asking for nothing (current_request_number 0): serialisation, transport
-      // and the service's decoding of every trial, but no algorithm.
-      const floor: number[] = [];
-      for (let r = 0; r < Math.max(5, s.reps); r++) {
-        const req = { experiment: experimentToPb(exp, settings), trials, current_request_number: 0, total_request_number: trials.length };
-        floor.push((await rpc(stub, req)).ms);
-      }
-      const timed = times.slice(1);
-      measurements.push({
-        history: n,
-        warmupMs: times[0] as number,
-        timesMs: timed,
-        medianMs: median(timed),
-        minMs: Math.min(...timed),
-        maxMs: Math.max(...times),
-        inProcessMedianMs: median(inProcess.slice(1)),
-        floorMedianMs: median(floor),
-        emptyReplies: empty,
-      });
-      process.stderr.write(`ours   ${algorithm.padEnd(20)} N=${String(n).padStart(4)}  median ${fmt(median(timed))} ms (in-process ${fmt(median(inProcess.slice(1)))} ms, floor ${fmt(median(floor))} ms)\n`);
     }
-    return { algorithm, measurements, peakRssMiB: service.peakRssMiB(), idleRssMiB };
+    const peakRssMiB = service.peakRssMiB();
+    return s.clients.map((client) => ({ algorithm, client, measurements: measurements[client], peakRssMiB, idleRssMiB }));
   } finally {
     stub.close();
     await service.stop();
@@ -260,19 +344,23 @@ function at(r: AlgorithmResult | undefined, n: number): Measurement | undefined 
   return r?.measurements.find((m) => m.history === n);
 }
 
-function targets(ours: readonly AlgorithmResult[]): TargetCheck[] {
-  const find = (name: string): AlgorithmResult | undefined => ours.find((r) => r.algorithm === name);
+/** The targets, judged on each client's times (the Python client first: the issue's check uses a foreign client). */
+function targets(ours: readonly AlgorithmResult[], clients: readonly ClientName[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const check = (id: string, description: string, value: number | undefined, limit: number, unit: string, strict = false): void => {
     if (value === undefined || Number.isNaN(value)) checks.push({ id, description, status: 'SKIP', measured: 'not measured (add that algorithm or history size)' });
     else checks.push({ id, description, status: (strict ? value < limit : value <= limit) ? 'PASS' : 'FAIL', measured: `${fmt(value)} ${unit}` });
   };
-  check('tpe-1000', 'tpe: median GetSuggestions <= 10 ms at 1000 trials', at(find('tpe'), 1000)?.medianMs, 10, 'ms');
-  const cm = find('cmaes');
-  check('cmaes-2ms', 'cmaes: median GetSuggestions <= 2 ms (at every history size measured)', cm ? Math.max(...cm.measurements.map((m) => m.medianMs)) : undefined, 2, 'ms (largest median)');
-  check('bo-200', 'bayesianoptimization: median GetSuggestions <= 250 ms at 200 trials', at(find('bayesianoptimization'), 200)?.medianMs, 250, 'ms');
-  const bo = find('bayesianoptimization');
-  check('bo-max', 'bayesianoptimization: no call above 1 s (warm-up included, every history size)', bo ? Math.max(...bo.measurements.map((m) => m.maxMs)) : undefined, 1000, 'ms (slowest call)');
+  for (const client of clients) {
+    const find = (name: string): AlgorithmResult | undefined => ours.find((r) => r.algorithm === name && r.client === client);
+    const by = `(${CLIENT_LABEL[client]})`;
+    check(`tpe-1000-${client}`, `tpe: median GetSuggestions <= 10 ms at 1000 trials ${by}`, at(find('tpe'), 1000)?.medianMs, 10, 'ms');
+    const cm = find('cmaes');
+    check(`cmaes-2ms-${client}`, `cmaes: median GetSuggestions <= 2 ms at every history size measured ${by}`, cm ? Math.max(...cm.measurements.map((m) => m.medianMs)) : undefined, 2, 'ms (largest median)');
+    check(`bo-200-${client}`, `bayesianoptimization: median GetSuggestions <= 250 ms at 200 trials ${by}`, at(find('bayesianoptimization'), 200)?.medianMs, 250, 'ms');
+    const bo = find('bayesianoptimization');
+    check(`bo-max-${client}`, `bayesianoptimization: no call above 1 s, warm-up included, every history size ${by}`, bo ? Math.max(...bo.measurements.map((m) => m.maxMs)) : undefined, 1000, 'ms (slowest call)');
+  }
   const rss = ours.map((r) => r.peakRssMiB).filter((x): x is number => x !== undefined);
   const has1000 = ours.some((r) => at(r, 1000) !== undefined);
   check('rss-1000', 'suggestion service peak RSS < 100 MiB with 1000-trial requests (largest over the algorithms)', has1000 && rss.length > 0 ? Math.max(...rss) : undefined, 100, 'MiB', true);
@@ -287,7 +375,12 @@ async function main(): Promise<void> {
   console.log(`Mode ${s.mode}: histories ${s.histories.join(', ')}; ${s.reps} timed calls after one warm-up; ${s.algorithms.length} algorithms, ${s.samplers.length} Optuna samplers.`);
   const started = Date.now();
   const ours: AlgorithmResult[] = [];
-  for (const algorithm of s.algorithms) ours.push(await measureOurs(algorithm, s, mixed.parameters));
+  const python = s.clients.includes('python') ? new PythonClient() : undefined;
+  try {
+    for (const algorithm of s.algorithms) ours.push(...(await measureOurs(algorithm, s, mixed.parameters, python)));
+  } finally {
+    await python?.close();
+  }
   const optuna = measureOptuna(s);
   // Reference: the idle RSS of the service alone, without the CLI's other modules.
   const bare = await startService(undefined, 'bare');
@@ -301,12 +394,14 @@ async function main(): Promise<void> {
     const v = m ? pick(m) : undefined;
     return v === undefined ? '-' : fmt(v);
   };
+  const rowName = (r: AlgorithmResult): string => (r.client === undefined ? r.algorithm : `${r.algorithm} (${r.client === 'python' ? 'py' : 'ts'})`);
   console.log(`\nGetSuggestions over gRPC, median ms of ${s.reps} calls (slowest call of any size, warm-up included, in the last column)`);
+  console.log('(py) = a Python grpcio client with stubs generated from proto/api.proto; (ts) = our @grpc/grpc-js client');
   console.log(
     renderTable(
       ['algorithm', ...cols, 'max'],
       [
-        ...ours.map((r) => [r.algorithm, ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
+        ...ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
         ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
       ],
     ),
@@ -315,22 +410,37 @@ async function main(): Promise<void> {
   console.log(
     renderTable(
       ['algorithm', ...cols],
-      [...ours.map((r) => [r.algorithm, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
+      [...ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
     ),
   );
-  console.log('\nWhere the time goes, median ms: in-process = the same request handed to the handler in this process (the algorithm, no');
-  console.log('serialisation or transport); floor = the same request over gRPC asking for 0 suggestions (everything but the algorithm)');
-  console.log(
-    renderTable(
-      ['algorithm', ...s.histories.flatMap((n) => [`in-proc N=${n}`, `floor N=${n}`])],
-      ours.map((r) => [r.algorithm, ...s.histories.flatMap((n) => [cell(r, n, (m) => m.inProcessMedianMs), cell(r, n, (m) => m.floorMedianMs)])]),
-    ),
-  );
+  console.log('\nWhere the time goes, median ms: in-proc = the same request handed to the handler in this process (the algorithm, no');
+  console.log('serialisation or transport); server = its bytes through the service\'s decoder, handler and reply encoder in this process;');
+  console.log('floor = the same request over gRPC asking for 0 suggestions (everything but the algorithm), per client');
+  const firsts = ours.filter((r, i) => ours.findIndex((x) => x.algorithm === r.algorithm) === i);
+  const floorOf = (algorithm: string, client: ClientName, n: number): string => {
+    const r = ours.find((x) => x.algorithm === algorithm && x.client === client);
+    return r ? cell(r, n, (m) => m.floorMedianMs) : '-';
+  };
+  for (const n of s.histories) {
+    console.log(`N=${n}`);
+    console.log(
+      renderTable(
+        ['algorithm', 'in-proc', 'server', ...s.clients.map((c) => `floor (${c === 'python' ? 'py' : 'ts'})`), ...(s.clients.includes('python') ? ['py encode'] : [])],
+        firsts.map((r) => [
+          r.algorithm,
+          cell(r, n, (m) => m.inProcessMedianMs),
+          cell(r, n, (m) => m.serverMedianMs),
+          ...s.clients.map((c) => floorOf(r.algorithm, c, n)),
+          ...(s.clients.includes('python') ? [floorOf(r.algorithm, 'python', n) === '-' ? '-' : cell(ours.find((x) => x.algorithm === r.algorithm && x.client === 'python') as AlgorithmResult, n, (m) => m.encodeMedianMs)] : []),
+        ]),
+      ),
+    );
+  }
   const pairs = ours.filter((r) => COUNTERPART[r.algorithm] !== undefined && optuna.results.some((o) => o.algorithm === COUNTERPART[r.algorithm]));
   const ratios = pairs.map((r) => {
     const o = optuna.results.find((x) => x.algorithm === COUNTERPART[r.algorithm]) as AlgorithmResult;
     return {
-      ours: r.algorithm,
+      ours: rowName(r),
       optuna: o.algorithm,
       ratios: s.histories.map((n) => {
         const a = at(r, n)?.medianMs;
@@ -345,9 +455,9 @@ async function main(): Promise<void> {
   }
   console.log(`\nRSS of each service process, MiB: idle after start, and peak (VmHWM) after its largest request (${Math.max(...s.histories)} trials)`);
   const mib = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1));
-  console.log(renderTable(['algorithm', 'idle', 'peak'], ours.map((r) => [r.algorithm, mib(r.idleRssMiB), mib(r.peakRssMiB)])));
+  console.log(renderTable(['algorithm', 'idle', 'peak'], firsts.map((r) => [r.algorithm, mib(r.idleRssMiB), mib(r.peakRssMiB)])));
   console.log(`Service processes: ${s.server === 'cli' ? '`katib serve suggestion` (bin/katib.js)' : 'bare startSuggestionServer'}. Reference: startSuggestionServer alone idles at ${mib(bareIdleRssMiB)} MiB.`);
-  const checks = targets(ours);
+  const checks = targets(ours, s.clients);
   console.log('\nTargets');
   for (const t of checks) console.log(`${t.status.padEnd(4)}  ${t.description}: ${t.measured}`);
   console.log(`\nWall time ${wallSeconds.toFixed(0)} s.`);
@@ -357,7 +467,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     mode: s.mode,
     command: `node dist/benchmarks/suggestion-latency/run.js ${process.argv.slice(2).join(' ')}`.trim(),
-    settings: { histories: s.histories, reps: s.reps, algorithms: s.algorithms, samplers: s.samplers, cases: Object.fromEntries(s.algorithms.map((a) => [a, CASES[a]])) },
+    settings: { histories: s.histories, reps: s.reps, algorithms: s.algorithms, samplers: s.samplers, clients: s.clients, cases: Object.fromEntries(s.algorithms.map((a) => [a, CASES[a]])) },
     source,
     environment: { node: process.version, optuna: optuna.version, python: PYTHON, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg() },
     wallSeconds,
