@@ -12,7 +12,7 @@ import { suggestTpe, type TpeState } from './sampler.js';
 import { parseTpeSettings, type TpeSettings } from './settings.js';
 
 export { multivariateTpe } from './multivariate.js';
-export { TPE_DEFAULTS, type TpeSettings } from './settings.js';
+export { MULTIVARIATE_TPE_DEFAULTS, TPE_DEFAULTS, type TpeSettings } from './settings.js';
 export type { TpeState } from './sampler.js';
 
 export const tpe: Algorithm<TpeSettings, TpeState> = {

@@ -7,7 +7,7 @@ import { ALGORITHMS } from '../../algorithms/index.js';
 import { random, sampleAssignment } from '../../algorithms/random/index.js';
 import { sobolAssignment } from '../../algorithms/sobol/index.js';
 import { NEAR_DUPLICATE, type TpeState } from '../../algorithms/tpe/sampler.js';
-import { multivariateTpe, tpe, TPE_DEFAULTS } from '../../algorithms/tpe/index.js';
+import { MULTIVARIATE_TPE_DEFAULTS, multivariateTpe, tpe, TPE_DEFAULTS } from '../../algorithms/tpe/index.js';
 
 function space(params: WireParameter[]): SearchSpace {
   const s = parseSearchSpace(params);
@@ -81,8 +81,16 @@ function completedHistory(s: SearchSpace, n: number, seed: number): TrialRecord[
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 describe('tpe settings', () => {
-  it.each(ALGORITHMS_UNDER_TEST.map((a) => [a.name, a] as const))('%s: {} gives Optuna’s defaults', (_name, alg) => {
-    expect(alg.parseSettings({}, ctx(MIXED))).toEqual({ ...TPE_DEFAULTS, randomState: undefined });
+  it.each([
+    ['tpe', tpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 12, nStartupTrials: 10 }],
+    ['multivariate-tpe', multivariateTpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 48, nStartupTrials: 10 }],
+  ] as const)('%s: {} gives the documented defaults', (_name, alg, want) => {
+    expect(alg.parseSettings({}, ctx(MIXED))).toEqual({ ...want, randomState: undefined });
+  });
+
+  it('exports the defaults it applies', () => {
+    expect(tpe.parseSettings({}, ctx(MIXED))).toEqual({ ...TPE_DEFAULTS, randomState: undefined });
+    expect(multivariateTpe.parseSettings({}, ctx(MIXED))).toEqual({ ...MULTIVARIATE_TPE_DEFAULTS, randomState: undefined });
   });
 
   it.each([
