@@ -7,7 +7,7 @@
  * projected L-BFGS in log space. The posterior uses a Cholesky factor with jitter and can be conditioned on extra
  * points (for the kriging believer) by extending the factor by one row, without refitting.
  */
-import { choleskyAppend, choleskyInverse, choleskyWithJitter, solveLowerInPlace, solveLowerTransposedInPlace } from '../core/linalg.js';
+import { choleskyAppend, choleskyInverseInto, choleskyWithJitter, choleskyWithJitterInto, solveLowerInPlace, solveLowerTransposedInPlace } from '../core/linalg.js';
 import { minimizeBox } from '../core/minimize-box.js';
 
 /** Kernel hyperparameters in log space: log λ_1..log λ_D, log s, log(noise - MIN_NOISE). JSON-friendly. */
@@ -72,6 +72,12 @@ export function makeHyperparameterLoss(x: Float64Array, y: Float64Array, dims: n
   const k = new Float64Array(n * n);
   const r2s = new Float64Array(pairs);
   const lambda = new Float64Array(dims);
+  // Working arrays for every evaluation (a fit evaluates the loss a few hundred times): three n×n arrays (2.4 MiB at
+  // 200 points) allocated once instead of per evaluation keep the service's peak memory down.
+  const l = new Float64Array(n * n);
+  const inv = new Float64Array(n * n);
+  const work = new Float64Array(n * n);
+  const alpha = new Float64Array(n);
   return (theta, grad) => {
     for (let j = 0; j < dims; j++) lambda[j] = Math.exp(theta[j] as number);
     const s = Math.exp(theta[dims] as number);
@@ -86,22 +92,20 @@ export function makeHyperparameterLoss(x: Float64Array, y: Float64Array, dims: n
       }
     }
     for (let a = 0; a < n; a++) k[a * n + a] = s + noise;
-    let chol: { l: Float64Array; jitter: number };
     try {
-      chol = choleskyWithJitter(k, n);
+      choleskyWithJitterInto(k, n, l);
     } catch {
       grad.fill(0);
       return Number.POSITIVE_INFINITY;
     }
-    const l = chol.l;
-    const alpha = Float64Array.from(y);
+    alpha.set(y);
     solveLowerInPlace(l, n, alpha);
     let quad = 0;
     for (let i = 0; i < n; i++) quad += (alpha[i] as number) * (alpha[i] as number);
     solveLowerTransposedInPlace(l, n, alpha);
     let logDet = 0;
     for (let i = 0; i < n; i++) logDet += Math.log(l[i * n + i] as number);
-    const inv = choleskyInverse(l, n);
+    choleskyInverseInto(l, n, inv, work);
     // W = ααᵀ - K⁻¹; dL/dθ = -½ tr(W dK/dθ).
     grad.fill(0);
     let gScale = 0;
@@ -165,6 +169,12 @@ export class GaussianProcess {
   private readonly lambda: Float64Array;
   readonly signal: number;
   readonly noise: number;
+  /**
+   * Working arrays of length n for {@link predictWithGradient}, which the acquisition's local search calls thousands
+   * of times per suggestion: typed arrays live outside V8's heap, and allocating three per call piled up megabytes
+   * of garbage between collections. Replaced when {@link condition} adds a point.
+   */
+  private scratch: { kv: Float64Array; r2: Float64Array; v: Float64Array } | undefined;
 
   /** Builds the posterior of `x` (n×dims row-major) and standardised `y` under the hyperparameters `logParams`. */
   constructor(x: Float64Array, y: Float64Array, dims: number, logParams: LogKernelParams) {
@@ -303,12 +313,12 @@ export class GaussianProcess {
   predictWithGradient(point: ArrayLike<number>, meanGrad: Float64Array, varianceGrad: Float64Array): { mean: number; variance: number } {
     const n = this.n;
     const d = this.dims;
-    const kv = new Float64Array(n);
-    const r2 = new Float64Array(n);
+    if (this.scratch?.kv.length !== n) this.scratch = { kv: new Float64Array(n), r2: new Float64Array(n), v: new Float64Array(n) };
+    const { kv, r2, v } = this.scratch;
     this.kernelVector(point, kv, r2);
     let mean = 0;
     for (let i = 0; i < n; i++) mean += (kv[i] as number) * (this.alpha[i] as number);
-    const v = Float64Array.from(kv);
+    v.set(kv);
     solveLowerInPlace(this.l, n, v);
     let reduction = 0;
     for (let i = 0; i < n; i++) reduction += (v[i] as number) * (v[i] as number);

@@ -34,14 +34,23 @@ export function choleskyInto(a: Float64Array, n: number, out: Float64Array): boo
  */
 export function choleskyWithJitter(a: Float64Array, n: number): { l: Float64Array; jitter: number } {
   const l = new Float64Array(n * n);
-  if (choleskyInto(a, n, l)) return { l, jitter: 0 };
+  return { l, jitter: choleskyWithJitterInto(a, n, l) };
+}
+
+/**
+ * {@link choleskyWithJitter} writing the factor into `out` (n×n) and returning the jitter: for callers that factor
+ * many matrices of one size (a hyperparameter search) and would otherwise allocate one n×n array per factorisation.
+ * Only the rare jittered case allocates (a copy of `a`).
+ */
+export function choleskyWithJitterInto(a: Float64Array, n: number, out: Float64Array): number {
+  if (choleskyInto(a, n, out)) return 0;
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += a[i * n + i] as number;
   meanDiag = Math.max(meanDiag / Math.max(1, n), 1e-300);
   const work = new Float64Array(a);
   for (let jitter = 1e-10 * meanDiag; jitter <= meanDiag; jitter *= 10) {
     for (let i = 0; i < n; i++) work[i * n + i] = (a[i * n + i] as number) + jitter;
-    if (choleskyInto(work, n, l)) return { l, jitter };
+    if (choleskyInto(work, n, out)) return jitter;
   }
   throw new RangeError('Cholesky: the matrix is not positive definite even with jitter (does it hold NaN or infinity?)');
 }
@@ -75,9 +84,15 @@ export function choleskySolve(l: Float64Array, n: number, b: ArrayLike<number>):
 
 /** The inverse (L·Lᵀ)⁻¹ of a factored matrix, as a full symmetric row-major n×n array. */
 export function choleskyInverse(l: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  choleskyInverseInto(l, n, out, new Float64Array(n * n));
+  return out;
+}
+
+/** {@link choleskyInverse} into `out`, with `t` (n×n) as working space: no allocation. */
+export function choleskyInverseInto(l: Float64Array, n: number, out: Float64Array, t: Float64Array): void {
   // Row j of `t` holds column j of M = L⁻¹ (zero before j), found by forward substitution; then
   // (A⁻¹)_ij = Σ_k M_ki·M_kj is a dot product of rows i and j of `t`. Every inner loop is a contiguous dot product.
-  const t = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const rj = j * n;
     for (let i = j; i < n; i++) {
@@ -87,7 +102,6 @@ export function choleskyInverse(l: Float64Array, n: number): Float64Array {
       t[rj + i] = s / (l[ri + i] as number);
     }
   }
-  const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;
     for (let j = 0; j <= i; j++) {
@@ -98,7 +112,6 @@ export function choleskyInverse(l: Float64Array, n: number): Float64Array {
       out[rj + i] = s;
     }
   }
-  return out;
 }
 
 /**
