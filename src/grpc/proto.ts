@@ -34,6 +34,8 @@ export interface KatibProto {
   readonly EarlyStopping: ServiceCtor;
   readonly DBManager: ServiceCtor;
   readonly Health: ServiceCtor;
+  /** The values of an enum of the protos by its full name (e.g. `api.v1.beta1.ParameterType`), name → number. */
+  enumValues(fullName: string): ReadonlyMap<string, number>;
 }
 
 let cached: KatibProto | undefined;
@@ -56,6 +58,18 @@ export function loadKatibProto(): KatibProto {
     EarlyStopping: lookup(root, 'api.v1.beta1.EarlyStopping'),
     DBManager: lookup(root, 'api.v1.beta1.DBManager'),
     Health: lookup(root, 'grpc.health.v1.Health'),
+    enumValues: (fullName) => {
+      type EnumDescriptor = { name?: string; value?: { name: string; number: number }[] };
+      // Top-level enums are entries of the definition; nested ones are in their message's descriptor.
+      let e = (def[fullName] as { type?: EnumDescriptor } | undefined)?.type;
+      if (!e?.value) {
+        const dot = fullName.lastIndexOf('.');
+        const parent = def[fullName.slice(0, dot)] as { type?: { enumType?: EnumDescriptor[] } } | undefined;
+        e = parent?.type?.enumType?.find((x) => x.name === fullName.slice(dot + 1));
+      }
+      if (!e?.value) throw new Error(`proto: enum ${fullName} not found in ${dir}`);
+      return new Map(e.value.map((v) => [v.name, v.number]));
+    },
   };
   return cached;
 }

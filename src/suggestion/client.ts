@@ -7,6 +7,7 @@ import type { AlgorithmSetting, EarlyStoppingRule, Experiment, Trial } from '../
 import { KatibError, UnavailableError, ValidationError } from '../errors.js';
 import { loadKatibProto } from '../grpc/proto.js';
 import { EXHAUSTED_SETTING } from './adapter.js';
+import { encodeGetSuggestionsRequest } from './request-encoder.js';
 import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbEarlyStoppingRule } from './wire.js';
 import { experimentToPb, rulesFromPb, trialToPb } from './wire.js';
 
@@ -99,7 +100,7 @@ export class SuggestionClient {
       current_request_number: count,
       total_request_number: total,
     };
-    const res = await call<PbGetSuggestionsRequest, PbGetSuggestionsReply>(this.client, 'GetSuggestions', req, this.timeoutMs, `GetSuggestions at ${this.address}`);
+    const res = await this.callGetSuggestions(req);
     const algorithmSettings = res.algorithm?.algorithm_settings.length ? res.algorithm.algorithm_settings.map((s) => ({ name: s.name, value: s.value })) : undefined;
     return {
       suggestions: res.parameter_assignments.map((p) => ({
@@ -111,6 +112,22 @@ export class SuggestionClient {
       exhausted: (algorithmSettings ?? []).some((s) => s.name === EXHAUSTED_SETTING && s.value === 'true'),
       earlyStoppingRules: rulesFromPb(res.early_stopping_rules),
     };
+  }
+
+  /**
+   * GetSuggestions with our encoder of the request (request-encoder.ts: several times faster than proto-loader's
+   * on large histories) and proto-loader's decoder of the reply.
+   */
+  private callGetSuggestions(req: PbGetSuggestionsRequest): Promise<PbGetSuggestionsReply> {
+    const method = loadKatibProto().Suggestion.service['GetSuggestions'] as grpc.MethodDefinition<PbGetSuggestionsRequest, PbGetSuggestionsReply>;
+    const what = `GetSuggestions at ${this.address}`;
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(method.path, encodeGetSuggestionsRequest, method.responseDeserialize, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+        if (err) reject(translate(err, what));
+        else if (res === undefined) reject(new KatibError(`${what}: empty reply`));
+        else resolve(res);
+      });
+    });
   }
 
   close(): void {
