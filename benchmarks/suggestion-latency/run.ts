@@ -11,8 +11,8 @@
  * - a foreign one, `grpc_client.py`: Python grpcio with stubs that protoc generates from proto/api.proto at run
  *   time, as Katib's controller would speak to us (its time: the blocking stub call, request serialisation by the
  *   protobuf library's C++ code included); the targets are judged on it;
- * - ours, the @grpc/grpc-js client with proto-loader that src/suggestion/client.ts uses (its time: the RPC, encoding
- *   the request and decoding the reply included).
+ * - ours: @grpc/grpc-js with the request encoder and reply decoder that src/suggestion/client.ts uses (its time:
+ *   the RPC, encoding the request and decoding the reply included).
  * The same request is also handed to the handler in this process (`in-proc`: the algorithm alone), and its encoded
  * bytes to the service's decoder, handler and reply encoder (`server`: the service's CPU time per call, without
  * transport). Both clients must get the same suggestions (the seed depends on the request only); the run fails if
@@ -48,6 +48,7 @@ import type { ParameterSpec } from '../../src/api/types.js';
 import { loadKatibProto } from '../../src/grpc/proto.js';
 import { getSuggestions, suggest, suggestionServiceDefinition } from '../../src/suggestion/adapter.js';
 import type { GetSuggestionsCall } from '../../src/suggestion/request-decoder.js';
+import { encodeGetSuggestionsRequest } from '../../src/suggestion/request-encoder.js';
 import type { PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting, PbTrial } from '../../src/suggestion/wire.js';
 import { experimentToPb, trialToPb } from '../../src/suggestion/wire.js';
 import { intListOption, intOption, listOption, parseArgs } from '../common/cli-args.js';
@@ -137,15 +138,18 @@ function spaceOf(kind: SpaceKind, mixed: readonly ParameterSpec[]): ParameterSpe
   }
 }
 
-/** Calls GetSuggestions with a prepared request; resolves with the reply and the milliseconds of the RPC. */
+/**
+ * Calls GetSuggestions with a prepared request, encoded as SuggestionClient encodes it (request-encoder.ts) and the
+ * reply decoded by proto-loader; resolves with the reply and the milliseconds of the RPC.
+ */
 function rpc(stub: grpc.Client, req: PbGetSuggestionsRequest): Promise<{ reply: PbGetSuggestionsReply; ms: number }> {
-  type Unary = (req: PbGetSuggestionsRequest, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: PbGetSuggestionsReply) => void) => void;
-  const method = (stub as unknown as Record<string, Unary>)['GetSuggestions'] as Unary;
+  const method = loadKatibProto().Suggestion.service['GetSuggestions'] as grpc.MethodDefinition<PbGetSuggestionsRequest, PbGetSuggestionsReply>;
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    method.call(stub, req, new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (err, reply) => {
+    stub.makeUnaryRequest(method.path, encodeGetSuggestionsRequest, method.responseDeserialize, req, new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (err, reply) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (err) reject(new Error(`GetSuggestions: ${grpc.status[err.code]}: ${err.details}`));
+      else if (reply === undefined) reject(new Error('GetSuggestions: empty reply'));
       else resolve({ reply, ms });
     });
   });
@@ -396,7 +400,8 @@ async function main(): Promise<void> {
   };
   const rowName = (r: AlgorithmResult): string => (r.client === undefined ? r.algorithm : `${r.algorithm} (${r.client === 'python' ? 'py' : 'ts'})`);
   console.log(`\nGetSuggestions over gRPC, median ms of ${s.reps} calls (slowest call of any size, warm-up included, in the last column)`);
-  console.log('(py) = a Python grpcio client with stubs generated from proto/api.proto; (ts) = our @grpc/grpc-js client');
+  console.log('(py) = a Python grpcio client with stubs generated from proto/api.proto, request encoded beforehand; (ts) = our client');
+  console.log('(src/suggestion/client.ts: @grpc/grpc-js, its own request encoder), encoding included');
   console.log(
     renderTable(
       ['algorithm', ...cols, 'max'],
