@@ -83,7 +83,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 describe('tpe settings', () => {
   it.each([
     ['tpe', tpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 12, nStartupTrials: 10 }],
-    ['multivariate-tpe', multivariateTpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 48, nStartupTrials: 10 }],
+    ['multivariate-tpe', multivariateTpe, { gamma: 0.1, priorWeight: 1, nEiCandidates: 48, nStartupTrials: 10 }],
   ] as const)('%s: {} gives the documented defaults', (_name, alg, want) => {
     expect(alg.parseSettings({}, ctx(MIXED))).toEqual({ ...want, randomState: undefined });
   });
