@@ -39,8 +39,10 @@
  *
  * State: the distribution (mean, σ, packed covariance, evolution paths, recent best and worst values), the
  * generation, the run's identifier, the count of quasi-random points used, the restart bookkeeping and at most 4λ
- * assignment hashes: O(d²), independent of the number of trials. A state that does not fit the space or is
- * malformed starts a fresh run.
+ * assignment hashes: O(d²), independent of the number of trials. Katib's controller sends the state back with
+ * each request. When it is missing (a client that drops the reply's algorithm settings) or does not fit the space,
+ * it is recomputed from the trials: their finished ones, in history order, are told in consecutive groups of λ,
+ * which for a caller asking one trial at a time are exactly the generations it ran (see recoverState).
  *
  * Unlike Katib's Optuna-based service, one-parameter spaces and spaces without a continuous parameter are accepted:
  * the encoding above handles them.
@@ -111,8 +113,9 @@ export const cmaes: Algorithm<CmaesSettings, CmaesState> = {
   },
   suggest(req, settings): SuggestResult<CmaesState> {
     const dims = req.space.length;
-    let state = isUsableState(req.state, dims) ? req.state : freshState(dims, settings, req.rng);
-    state = tellFinishedGeneration(state, req.space, req.history, req.goal, settings);
+    const state = isUsableState(req.state, dims)
+      ? tellFinishedGeneration(req.state, req.space, req.history, req.goal, settings)
+      : recoverState(freshState(dims, settings, req.rng), req.space, req.history, req.goal, settings);
     const size = req.space.reduce((n, p) => n * cardinality(p), 1);
     // Only a finite space can run out of untried points; with a continuous parameter the history is not read here.
     const seen = Number.isFinite(size) ? historyKeys(req.space, req.history) : new Set<string>();
@@ -254,15 +257,51 @@ function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: 
   // grow with the history.
   const keys = labelled.length < state.keys.length ? new Set(state.keys) : undefined;
   const members = keys ? history.filter((t) => t.labels[GENERATION_LABEL] === label || (t.labels[GENERATION_LABEL] === undefined && keys.has(hashAssignments(space, t.assignments)))) : labelled;
-  const valued = new Set(completedWithObjective(members).map((t) => t.name));
-  const finished: { x: number[]; loss: number }[] = [];
-  for (const t of members) {
+  const finished = finishedOf(space, members, goal);
+  return finished.length < state.popsize ? state : tellGeneration(state, finished, settings);
+}
+
+/**
+ * The state of a caller that did not send the previous reply's algorithm settings back (a client that drops them,
+ * or a lost state), recomputed from the trials: the finished trials, in history order, are told in consecutive
+ * groups of λ (restarting per the strategy as they go), which are exactly the generations a caller asking for one
+ * trial at a time produced; the finished remainder and the unfinished trials make up the current generation. Each
+ * such call replays the whole history, O(n·d²), so callers that keep the state stay on the cheap path.
+ */
+function recoverState(fresh: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
+  const finished = finishedOf(space, history, goal);
+  let state = fresh;
+  let told = 0;
+  while (finished.length - told >= state.popsize) {
+    const lambda = state.popsize;
+    state = tellGeneration(state, finished.slice(told, told + lambda), settings);
+    told += lambda;
+  }
+  // The current generation's quasi-random stream continues after the points its members used.
+  const unfinished = history.length - finished.length;
+  return { ...state, drawn: Math.min(2 ** 32 - 1, finished.length - told + Math.max(0, unfinished)) };
+}
+
+/** The trials that will not change any more, as points in the unit cube with their loss (failed: +∞). */
+function finishedOf(space: SearchSpace, trials: readonly TrialRecord[], goal: 'minimize' | 'maximize'): Finished[] {
+  const valued = new Set(completedWithObjective(trials).map((t) => t.name));
+  const finished: Finished[] = [];
+  for (const t of trials) {
     if (!valued.has(t.name) && !TERMINAL.has(t.status)) continue;
     const x = space.map((p) => binnedToUnit(p, t.assignments[p.name] ?? ''));
     if (!x.every(Number.isFinite)) continue;
     finished.push({ x, loss: valued.has(t.name) ? toLoss(t.objective as number, goal) : Number.POSITIVE_INFINITY });
   }
-  if (finished.length < state.popsize) return state;
+  return finished;
+}
+
+interface Finished {
+  readonly x: number[];
+  readonly loss: number;
+}
+
+/** Tells the current generation λ of its finished trials, then restarts on stagnation per the strategy. */
+function tellGeneration(state: CmaesState, finished: readonly Finished[], settings: CmaesSettings): CmaesState {
   // The first λ finished in history order, trials with a value before failed ones.
   const chosen = [...finished.filter((f) => Number.isFinite(f.loss)), ...finished.filter((f) => !Number.isFinite(f.loss))].slice(0, state.popsize);
   const k = constants(state.dims, state.popsize);

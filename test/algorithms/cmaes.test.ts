@@ -63,7 +63,7 @@ interface Run {
  * Drives CMA-ES for `trials` trials, `parallel` at a time; `f` scores an assignment (undefined: the trial failed).
  * The state goes through JSON between calls, as it does over gRPC.
  */
-function drive(s: SearchSpace, raw: Record<string, string>, trials: number, f: (a: Record<string, string>) => number | undefined, opts: { parallel?: number; seed?: string; goal?: Goal; dropLabels?: boolean } = {}): Run {
+function drive(s: SearchSpace, raw: Record<string, string>, trials: number, f: (a: Record<string, string>) => number | undefined, opts: { parallel?: number; seed?: string; goal?: Goal; dropLabels?: boolean; dropState?: boolean } = {}): Run {
   const settings = settingsOf(raw, s);
   const history: TrialRecord[] = [];
   const sizes: number[] = [];
@@ -73,7 +73,7 @@ function drive(s: SearchSpace, raw: Record<string, string>, trials: number, f: (
     const res = cmaes.suggest({ space: s, goal: opts.goal ?? 'minimize', objectiveMetric: 'loss', history, count, state, rng: createRng(`${opts.seed ?? 's'}/${call}`) }, settings);
     const json = JSON.stringify(res.state);
     sizes.push(json.length);
-    state = JSON.parse(json) as CmaesState;
+    state = opts.dropState ? undefined : (JSON.parse(json) as CmaesState);
     expect(res.suggestions).toHaveLength(count);
     for (const sug of res.suggestions) {
       const a = asRecord(sug);
@@ -313,13 +313,26 @@ describe('cmaes suggestions', () => {
     { name: 'a null in the mean (NaN after JSON)', corrupt: (s) => ({ ...s, dist: { ...s.dist, mean: [null, ...s.dist.mean.slice(1)] } }) },
     { name: 'a negative step size', corrupt: (s) => ({ ...s, dist: { ...s.dist, sigma: -1 } }) },
     { name: 'unknown restart regime', corrupt: (s) => ({ ...s, restarts: { ...s.restarts, regime: 'medium' } }) },
-  ])('starts afresh from a malformed state: $name', ({ corrupt }) => {
+  ])('recomputes the run from the trials when the state is malformed: $name', ({ corrupt }) => {
+    const lambda = defaultPopulationSize(SPHERE.length);
     const { state, history } = drive(SPHERE, {}, 30, sphere);
     const bad = corrupt(state as CmaesState) as CmaesState;
     const res = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history, count: 2, state: bad, rng: createRng(4) }, settingsOf({}, SPHERE));
-    expect(res.state.dist.generation).toBe(0);
-    expect(res.state.run).not.toBe(state?.run);
+    expect(res.state.dist.generation).toBe(Math.floor(30 / lambda));
+    expect(res.state.dist.mean).toEqual(state?.dist.mean);
+    expect(res.state.drawn).toBe(30 % lambda + 2);
     expect(res.suggestions).toHaveLength(2);
+  });
+
+  it('recomputes its state from the trials for a caller that never sends it back, and still converges', () => {
+    const lambda = defaultPopulationSize(SPHERE.length);
+    const kept = drive(SPHERE, {}, 400, sphere);
+    const dropped = drive(SPHERE, {}, 400, sphere, { dropState: true, dropLabels: true });
+    expect(bestOf(dropped.history)).toBeLessThan(1e-2);
+    // One trial at a time, the generations are consecutive groups of λ: the replay tells the same ones.
+    const last = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history: dropped.history, count: 1, state: undefined, rng: createRng(1) }, settingsOf({}, SPHERE));
+    expect(last.state.dist.generation).toBe(Math.floor(400 / lambda));
+    expect(kept.state?.dist.generation).toBe(Math.floor(400 / lambda));
   });
 
   it('starts afresh from a state of another space', () => {
