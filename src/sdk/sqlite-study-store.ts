@@ -1,7 +1,7 @@
 /**
- * The durable study store: better-sqlite3 on one file, used directly rather than through the embedded Store
- * (src/store/sqlite.ts), whose JSON bodies, resourceVersion bumps and one-transaction-per-object writes cost several
- * times more per trial than a study needs. Three tables, `katib_sdk_studies`, `katib_sdk_trials` and
+ * The durable study store: SQLite (src/store/sqlite-driver.ts) on one file, used directly rather than through the
+ * embedded Store (src/store/sqlite.ts), whose JSON bodies, resourceVersion bumps and one-transaction-per-object
+ * writes cost several times more per trial than a study needs. Three tables, `katib_sdk_studies`, `katib_sdk_trials` and
  * `katib_sdk_reports`, so the file may also hold the embedded Store's tables.
  *
  * Throughput: WAL journal, `synchronous = NORMAL`, statements prepared once, and one transaction per loop turn
@@ -12,7 +12,7 @@
  * or OS crash may lose the last commits since the WAL was last synced — those trials, then, are run again on
  * resume, never half-recorded. `synchronous: 'full'` syncs each commit and survives those too.
  */
-import Database from 'better-sqlite3';
+import { type SqliteDatabase, type SqliteStatement, type SqliteTransaction } from '../store/sqlite-driver.js';
 import type { Issue } from '../../algorithms/core/issues.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { openSqliteFile } from '../store/sqlite.js';
@@ -86,19 +86,19 @@ const describe = (v: unknown): string => JSON.stringify(v);
 /**
  * One study in one SQLite file. Created by optimize() for `store: { sqlite, studyName }`; the constructor opens the
  * file and creates the tables, `open` loads or creates the study, `commit` writes one loop turn in one
- * transaction. Throws what better-sqlite3 throws for an unusable file.
+ * transaction. Throws what the SQLite driver throws for an unusable file.
  */
 export class SqliteStudyStore implements StudyStore {
   readonly location: string;
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private version = 0;
-  private readonly insertTrial: Database.Statement;
-  private readonly finishTrial: Database.Statement;
-  private readonly restartTrial: Database.Statement;
-  private readonly insertReport: Database.Statement;
-  private readonly deleteReports: Database.Statement;
-  private readonly updateStudy: Database.Statement;
-  private readonly writeBatch: Database.Transaction<(batch: StudyBatch) => void>;
+  private readonly insertTrial: SqliteStatement;
+  private readonly finishTrial: SqliteStatement;
+  private readonly restartTrial: SqliteStatement;
+  private readonly insertReport: SqliteStatement;
+  private readonly deleteReports: SqliteStatement;
+  private readonly updateStudy: SqliteStatement;
+  private readonly writeBatch: SqliteTransaction<(batch: StudyBatch) => void>;
 
   /** Opens (creating file, folder and tables when missing) `file` for study `studyName`. */
   constructor(

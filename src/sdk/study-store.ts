@@ -5,7 +5,7 @@
  * trial complete or runs a new objective. So the stored state always matches the stored trials: a study resumed
  * after a crash re-runs exactly the trials that had not finished, with the parameters they had.
  *
- * The interface is synchronous: both back ends (memory, better-sqlite3) are, and an await per batch would cost
+ * The interface is synchronous: both back ends (memory, SQLite) are, and an await per batch would cost
  * throughput for nothing.
  */
 import type { TrialReport, TrialStatus } from './types.js';

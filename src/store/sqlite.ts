@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from './sqlite-driver.js';
 import type { Experiment, SuggestionResource, Trial } from '../api/types.js';
 import { Labels } from '../api/types.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../errors.js';
@@ -32,9 +32,9 @@ INSERT OR IGNORE INTO katib_meta (key, value) VALUES ('resource_version', '0');
 `;
 
 /** Opens (creating if needed) an SQLite database file with the settings every katib-ts connection uses. */
-export function openSqliteFile(file: string): Database.Database {
+export function openSqliteFile(file: string): SqliteDatabase {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
+  const db = openDatabase(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
@@ -49,7 +49,7 @@ function experimentOf(kind: Kind, obj: AnyObject): string {
 }
 
 export class SqliteStore implements Store {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
 
   /** Opens the store at `file` (`:memory:` for tests) and creates the schema. */

@@ -101,7 +101,7 @@ export interface SyncMigrationSession {
 }
 
 /**
- * runMigrations for better-sqlite3, without a single await: connections in one process share the thread, so a
+ * runMigrations for the synchronous SQLite driver, without a single await: connections in one process share the thread, so a
  * migration that yielded inside its transaction would make a second connection block on the write lock while the
  * first cannot finish.
  */

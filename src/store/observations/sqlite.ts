@@ -1,12 +1,13 @@
 /**
- * The SQLite observation back end (better-sqlite3): one file in WAL mode, for embedded mode and single-node use.
- * better-sqlite3 is synchronous, so every method runs to completion on the event loop; a 10,000-point batch takes a
+ * The SQLite observation back end (src/store/sqlite-driver.ts: better-sqlite3, or node:sqlite on Node 24): one
+ * file in WAL mode, for embedded mode and single-node use.
+ * The driver is synchronous, so every method runs to completion on the event loop; a 10,000-point batch takes a
  * few milliseconds. Another process writing the same file waits up to 5 s (busy_timeout) before SQLITE_BUSY, which
  * the store then retries.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase, type SqliteStatement } from '../sqlite-driver.js';
 import type { MetricLogEntry } from '../store.js';
 import type { Backend, LogRow, RowQuery, TableNames } from './backend.js';
 import { errorCode, whereClause } from './backend.js';
@@ -23,11 +24,11 @@ interface SelectedRow {
 
 export class SqliteBackend implements Backend {
   readonly kind = 'sqlite' as const;
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   /** Prepared multi-row INSERTs by row count (at most ROWS_PER_INSERT of them). */
-  private readonly inserts = new Map<number, Database.Statement>();
+  private readonly inserts = new Map<number, SqliteStatement>();
   /** Prepared on first use: the table exists only after migrate(). */
-  private recordBatch: Database.Statement | undefined;
+  private recordBatch: SqliteStatement | undefined;
 
   /** Opens (creating the folder and file if needed) `file`; `:memory:` for a private in-memory database. */
   constructor(
@@ -35,7 +36,7 @@ export class SqliteBackend implements Backend {
     private readonly t: TableNames,
   ) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
+    this.db = openDatabase(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
@@ -68,7 +69,7 @@ export class SqliteBackend implements Backend {
     return (this.db.prepare(`SELECT COALESCE(MAX(version), 0) FROM ${this.t.migrations}`).pluck().get() as number) ?? 0;
   }
 
-  private insertStatement(rows: number): Database.Statement {
+  private insertStatement(rows: number): SqliteStatement {
     let stmt = this.inserts.get(rows);
     if (!stmt) {
       const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
