@@ -76,18 +76,22 @@ export class ExperimentController {
     trials = await store.listTrials(key);
     let sug = await this.ensureSuggestion(exp);
     let status = computeStatus(exp, trials, { exhausted: this.isExhausted(sug), now: this.stamp() });
-    let current = await this.writeStatus(exp, status);
-    if (experimentCompleted(current)) {
+    const completion = experimentCompleted({ ...exp, status });
+    if (completion) {
+      // Trials still running are killed before the completed status is written, so that whoever sees the
+      // experiment Succeeded or Failed also sees its final trial counts. A crash in between only repeats this pass.
       const active = trials.filter(isTrialActive);
       if (active.length > 0) {
-        const reason = conditionOf(current.status?.conditions, experimentCompleted(current) ?? 'Succeeded')?.reason ?? 'ExperimentCompleted';
-        for (const t of active) await this.killTrial(current, t, `the experiment completed (${reason})`);
+        const reason = conditionOf(status.conditions, completion)?.reason ?? 'ExperimentCompleted';
+        for (const t of active) await this.killTrial(exp, t, `the experiment completed (${reason})`);
         trials = await store.listTrials(key);
-        current = await this.writeStatus(current, computeStatus(current, trials, { exhausted: true, now: this.stamp() }));
+        status = computeStatus(exp, trials, { exhausted: true, now: this.stamp() });
       }
+      await this.writeStatus(exp, status);
       this.lastEmpty.delete(`${key.namespace}/${key.name}`);
       return { done: true };
     }
+    let current = await this.writeStatus(exp, status);
     const add = trialsToAdd(current, status);
     if (add > 0) {
       sug = await this.addTrials(current, sug, trials, add);
