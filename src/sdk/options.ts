@@ -90,6 +90,17 @@ export const fmt = (v: unknown): string => {
 /** A plain object (not null, not an array). */
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Reports each key of `o` that is not in `known`, at `prefix + key`: with `hint(key)` where it gives one (an option
+ * of optimize()'s other path), otherwise listing the known options.
+ */
+export function reportUnknownKeys(o: Record<string, unknown>, known: readonly string[], prefix: string, issues: Issue[], hint?: (key: string) => string | undefined): void {
+  for (const key of Object.keys(o)) {
+    if (known.includes(key)) continue;
+    issues.push({ path: `${prefix}${key}`, message: hint?.(key) ?? `unknown option ${JSON.stringify(key)}; known options: ${known.join(', ')}` });
+  }
+}
+
 /** Study names become trial names (`<studyName>-<n>`): a DNS-1123 label, as Katib's object names. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -134,16 +145,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const issues: Issue[] = [];
   if (!isRecord(input)) throw new ValidationError([{ path: 'options', message: `must be an object (options=${fmt(input)})` }], 'optimize');
   const o = input;
-  for (const key of Object.keys(o)) {
-    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
-    const cluster = (CLUSTER_ONLY_OPTION_NAMES as readonly string[]).includes(key);
-    issues.push({
-      path: key,
-      message: cluster
-        ? `is an option of optimize() on a cluster; give trainJob to run the study on Kubernetes, or remove ${key}`
-        : `unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}`,
-    });
-  }
+  reportUnknownKeys(o, OPTION_NAMES, '', issues, (key) =>
+    (CLUSTER_ONLY_OPTION_NAMES as readonly string[]).includes(key) ? `is an option of optimize() on a cluster; give trainJob to run the study on Kubernetes, or remove ${key}` : undefined,
+  );
 
   if (typeof o['objective'] !== 'function') issues.push({ path: 'objective', message: `must be a function (params, trial) => value (objective=${fmt(o['objective'])})` });
   const study = resolveStudyOptions(o, issues);
@@ -246,9 +250,7 @@ export function resolveStudyOptions(o: Record<string, unknown>, issues: Issue[])
   if (es !== undefined) {
     if (!isRecord(es)) issues.push({ path: 'earlyStopping', message: `must be an object { algorithm: 'medianstop', settings? } (earlyStopping=${fmt(es)})` });
     else {
-      for (const key of Object.keys(es)) {
-        if (key !== 'algorithm' && key !== 'settings') issues.push({ path: `earlyStopping.${key}`, message: `unknown option ${JSON.stringify(key)}; known options: algorithm, settings` });
-      }
+      reportUnknownKeys(es, ['algorithm', 'settings'], 'earlyStopping.', issues);
       const esRaw = settingsRecord(es['settings'], 'earlyStopping.settings', issues);
       const esName = es['algorithm'];
       if (typeof esName !== 'string') issues.push({ path: 'earlyStopping.algorithm', message: `must name an early-stopping algorithm such as "medianstop" (algorithm=${fmt(esName)})` });
@@ -297,9 +299,7 @@ function resolveStore(o: Record<string, unknown>, issues: Issue[]): ResolvedStor
     issues.push({ path: 'store', message: `must be 'memory' or { sqlite: FILE, studyName: NAME } (store=${fmt(store)})` });
     return { kind: 'memory', studyName: DEFAULT_STUDY_NAME };
   }
-  for (const key of Object.keys(store)) {
-    if (!['sqlite', 'studyName', 'synchronous'].includes(key)) issues.push({ path: `store.${key}`, message: `unknown option ${JSON.stringify(key)}; known options: sqlite, studyName, synchronous` });
-  }
+  reportUnknownKeys(store, ['sqlite', 'studyName', 'synchronous'], 'store.', issues);
   const file = store['sqlite'];
   if (typeof file !== 'string' || file === '') issues.push({ path: 'store.sqlite', message: `must be the SQLite file's path (sqlite=${fmt(file)})` });
   const name = checkName(store['studyName'], 'store.studyName');

@@ -24,7 +24,7 @@ import { experimentCompleted } from '../../controller/conditions.js';
 import { AlreadyExistsError, KatibError, NotFoundError, ValidationError } from '../../errors.js';
 import type { KubernetesStore } from '../../store/kubernetes.js';
 import { ExperimentExistsError, ExperimentFailedError, WaitAbortedError, WaitTimeoutError } from '../errors.js';
-import { fmt, isRecord } from '../options.js';
+import { fmt, isRecord, reportUnknownKeys } from '../options.js';
 import { buildExperiment, DEFAULT_POLL_INTERVAL_MS, GENERATED_NAME_PREFIX, resolveClusterOptions } from './experiment.js';
 import { toBestResult, toStudyResult, toTrialResult } from './results.js';
 import type { BestTrialResult, ClusterOptions, ClusterStudyResult, ClusterTrialResult, ExperimentCompletion, ExperimentRef, WaitOptions } from './types.js';
@@ -94,7 +94,7 @@ function checkClientArgs(fn: string, name: unknown, options: unknown, keys: read
     issues.push({ path: 'options', message: `must be an object (options=${fmt(options)})` });
     throw new ValidationError(issues, fn);
   }
-  for (const key of Object.keys(o)) if (!keys.includes(key)) issues.push({ path: key, message: `unknown option ${JSON.stringify(key)}; known options: ${keys.join(', ')}` });
+  reportUnknownKeys(o, keys, '', issues);
   if (o.namespace !== undefined && (typeof o.namespace !== 'string' || o.namespace === '')) issues.push({ path: 'namespace', message: `must be a namespace's name (namespace=${fmt(o.namespace)})` });
   const kc = o.kubeConfig;
   if (kc !== undefined && !(typeof kc === 'string' && kc !== '') && !(isRecord(kc) && typeof kc.makeApiClient === 'function')) {

@@ -20,7 +20,7 @@ import type { Experiment, MetricsCollectorSpec } from '../../api/types.js';
 import { API_VERSION } from '../../api/types.js';
 import { validateExperiment } from '../../api/validate.js';
 import { ValidationError } from '../../errors.js';
-import { fmt, isRecord, resolveStudyOptions, type StudyOptions } from '../options.js';
+import { fmt, isRecord, reportUnknownKeys, resolveStudyOptions, type StudyOptions } from '../options.js';
 import { toParameterSpecs } from '../search.js';
 
 /** The TrainJob API the trial template uses. */
@@ -105,12 +105,6 @@ export interface ResolvedClusterOptions {
   readonly signal: AbortSignal | undefined;
 }
 
-function unknownKeys(o: Record<string, unknown>, known: readonly string[], prefix: string, issues: Issue[]): void {
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) issues.push({ path: `${prefix}${key}`, message: `unknown option ${JSON.stringify(key)}; known options: ${known.join(', ')}` });
-  }
-}
-
 function stringList(v: unknown, path: string, issues: Issue[]): string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
@@ -141,7 +135,7 @@ function resolveTrainer(v: unknown, parameterNames: readonly string[], issues: I
     issues.push({ path: P, message: `must be an object { image, command, args, env, numNodes, resourcesPerNode } (trainer=${fmt(v)})` });
     return trainer;
   }
-  unknownKeys(v, TRAINER_KEYS, `${P}.`, issues);
+  reportUnknownKeys(v, TRAINER_KEYS, `${P}.`, issues);
   if (v.image !== undefined) {
     if (typeof v.image !== 'string' || v.image === '') issues.push({ path: `${P}.image`, message: `must be a container image reference, e.g. "pytorch/pytorch:2.5.0" (image=${fmt(v.image)})` });
     else trainer.image = v.image;
@@ -161,7 +155,7 @@ function resolveTrainer(v: unknown, parameterNames: readonly string[], issues: I
   if (resources !== undefined) {
     if (!isRecord(resources)) issues.push({ path: `${P}.resourcesPerNode`, message: `must be an object { limits, requests } (resourcesPerNode=${fmt(resources)})` });
     else {
-      unknownKeys(resources, ['limits', 'requests'], `${P}.resourcesPerNode.`, issues);
+      reportUnknownKeys(resources, ['limits', 'requests'], `${P}.resourcesPerNode.`, issues);
       const limits = quantities(resources.limits, `${P}.resourcesPerNode.limits`, issues);
       const requests = quantities(resources.requests, `${P}.resourcesPerNode.requests`, issues);
       trainer.resourcesPerNode = { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) };
@@ -200,7 +194,7 @@ function resolveCollector(v: unknown, issues: Issue[]): MetricsCollectorSpec {
   if (v === undefined || v === 'StdOut') return { collector: { kind: 'StdOut' } };
   if (v === 'Push') return { collector: { kind: 'Push' } };
   if (isRecord(v) && v.kind === 'StdOut') {
-    unknownKeys(v, ['kind', 'metricsFormat'], 'metricsCollector.', issues);
+    reportUnknownKeys(v, ['kind', 'metricsFormat'], 'metricsCollector.', issues);
     const formats = stringList(v.metricsFormat, 'metricsCollector.metricsFormat', issues);
     return { collector: { kind: 'StdOut' }, ...(formats && formats.length > 0 ? { source: { filter: { metricsFormat: formats } } } : {}) };
   }
@@ -228,14 +222,12 @@ export function resolveClusterOptions(input: unknown): ResolvedClusterOptions {
   const issues: Issue[] = [];
   if (!isRecord(input)) throw new ValidationError([{ path: 'options', message: `must be an object (options=${fmt(input)})` }], 'optimize');
   const o = input;
-  for (const key of Object.keys(o)) {
-    if ((CLUSTER_OPTION_NAMES as readonly string[]).includes(key) || key === 'objective') continue;
+  // `objective` beside `trainJob` is reported by optimize(), which names both.
+  const { objective: _objective, ...rest } = o;
+  reportUnknownKeys(rest, CLUSTER_OPTION_NAMES, '', issues, (key) => {
     const instead = IN_PROCESS_ONLY[key];
-    issues.push({
-      path: key,
-      message: instead !== undefined ? `is an option of optimize() in process, not on a cluster (trainJob is given); ${instead}` : `unknown option ${JSON.stringify(key)}; known options: ${CLUSTER_OPTION_NAMES.join(', ')}`,
-    });
-  }
+    return instead === undefined ? undefined : `is an option of optimize() in process, not on a cluster (trainJob is given); ${instead}`;
+  });
   const study = resolveStudyOptions(o, issues);
   const parameterNames = isRecord(o.parameters) ? Object.keys(o.parameters) : [];
 
@@ -246,7 +238,7 @@ export function resolveClusterOptions(input: unknown): ResolvedClusterOptions {
   if (!isRecord(tj)) {
     issues.push({ path: 'trainJob', message: `must be an object { runtime, trainer: { image, command, args, numNodes, resourcesPerNode } } (trainJob=${fmt(tj)})` });
   } else {
-    unknownKeys(tj, TRAIN_JOB_KEYS, 'trainJob.', issues);
+    reportUnknownKeys(tj, TRAIN_JOB_KEYS, 'trainJob.', issues);
     if (typeof tj.runtime !== 'string' || tj.runtime === '') issues.push({ path: 'trainJob.runtime', message: `must name a training runtime, e.g. "torch-distributed" (runtime=${fmt(tj.runtime)})` });
     else runtime = tj.runtime;
     if (tj.runtimeKind !== undefined) {
