@@ -20,6 +20,14 @@ import type { RunObservation, TrialRuntime } from '../../src/runtime/runtime.js'
 import { kubeCode } from '../../src/store/kubernetes-errors.js';
 import { ResourceWatch } from '../../src/store/kubernetes-watch.js';
 import type { ObservationStore } from '../../src/store/store.js';
+import { Registry } from 'prom-client';
+import { ALGORITHMS } from '../../algorithms/index.js';
+import { EARLY_STOPPING_ALGORITHMS } from '../../algorithms/earlystopping/index.js';
+import { renderTrialSpec } from '../../src/api/template.js';
+import { ClusterManager } from '../../src/controller/cluster.js';
+import { KubernetesStore } from '../../src/store/kubernetes.js';
+import { MemoryObservationStore } from '../../src/store/memory-observations.js';
+import type { SuggestionClient } from '../../src/suggestion/client.js';
 import { loadCrds } from '../manifests/manifests.js';
 import { KATIB_BIN, REPO, startKatib } from '../support/cli.js';
 import { apiStatus, connectTestCluster, usingRealCluster, type TestCluster } from '../support/kube-test-cluster.js';
@@ -343,6 +351,44 @@ export function startController(h: ClusterHarness, dir: string, o: { extra?: str
 }
 
 /** Polls `read` until `check` accepts its value; returns that value. */
+export interface RunningManager {
+  readonly manager: ClusterManager;
+  readonly store: KubernetesStore;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+/**
+ * An in-process cluster manager with its own store, PodLogRuntime and observation store (shared when given), as one
+ * controller process would have, asking `client` for suggestions. Started; `stop()` closes all of it.
+ */
+export function startManager(h: ClusterHarness, client: SuggestionClient, observations: ObservationStore = new MemoryObservationStore()): RunningManager {
+  const store = new KubernetesStore({ kubeConfig: h.kubeConfig, namespace: h.namespace, watch: { retryMs: 50 } });
+  const runtime = new PodLogRuntime(h.kubeConfig, h.namespace, observations);
+  const registry = new Registry();
+  const manager = new ClusterManager({
+    store,
+    deps: { observations, runtime, suggestionClient: () => client, renderRun: (exp, t) => renderTrialSpec(exp, t) },
+    validation: { knownAlgorithms: Object.keys(ALGORITHMS), knownEarlyStopping: Object.keys(EARLY_STOPPING_ALGORITHMS) },
+    resyncMs: 200,
+    baseDelayMs: 20,
+    maxDelayMs: 500,
+    registry,
+    logger: process.env.KATIB_TEST_LOG ? { info: (m) => console.log(m), warn: (m) => console.log(`WARN ${m}`) } : undefined,
+  });
+  manager.start();
+  return {
+    manager,
+    store,
+    registry,
+    stop: async () => {
+      await manager.stop();
+      await runtime.close();
+      await store.close();
+    },
+  };
+}
+
 export async function waitUntil<T>(read: () => Promise<T>, check: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: T | undefined;

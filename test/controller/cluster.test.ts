@@ -6,20 +6,14 @@
  * world back, not the calls made.
  */
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALGORITHMS } from '../../algorithms/index.js';
-import { EARLY_STOPPING_ALGORITHMS } from '../../algorithms/earlystopping/index.js';
-import { renderTrialSpec } from '../../src/api/template.js';
 import type { Experiment } from '../../src/api/types.js';
-import { ClusterManager } from '../../src/controller/cluster.js';
-import { KubernetesStore } from '../../src/store/kubernetes.js';
 import { ResourceWatch } from '../../src/store/kubernetes-watch.js';
 import { MemoryObservationStore } from '../../src/store/memory-observations.js';
 import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
 import { SuggestionClient } from '../../src/suggestion/client.js';
 import { usingRealCluster } from '../support/kube-test-cluster.js';
-import { connectCluster, jobExperiment, PodLogRuntime, trainJobExperiment, trueConditions, waitForCondition, waitUntil, type ClusterHarness } from './cluster-support.js';
+import { connectCluster, jobExperiment, startManager, trainJobExperiment, trueConditions, waitForCondition, waitUntil, type ClusterHarness } from './cluster-support.js';
 
 const real = usingRealCluster();
 const TIMEOUT = real ? 600_000 : 60_000;
@@ -40,41 +34,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Running {
-  readonly manager: ClusterManager;
-  readonly store: KubernetesStore;
-  readonly registry: Registry;
-  stop(): Promise<void>;
-}
-
-/** A manager with its own store, runtime and observation store, as one controller process would have. */
-function startManager(observations = new MemoryObservationStore()): Running {
-  const store = new KubernetesStore({ kubeConfig: h.kubeConfig, namespace: h.namespace, watch: { retryMs: 50 } });
-  const runtime = new PodLogRuntime(h.kubeConfig, h.namespace, observations);
-  const registry = new Registry();
-  const manager = new ClusterManager({
-    store,
-    deps: { observations, runtime, suggestionClient: () => client, renderRun: (exp, t) => renderTrialSpec(exp, t) },
-    validation: { knownAlgorithms: Object.keys(ALGORITHMS), knownEarlyStopping: Object.keys(EARLY_STOPPING_ALGORITHMS) },
-    resyncMs: 200,
-    baseDelayMs: 20,
-    maxDelayMs: 500,
-    registry,
-    logger: process.env.KATIB_TEST_LOG ? { info: (m) => console.log(m), warn: (m) => console.log(`WARN ${m}`) } : undefined,
-  });
-  manager.start();
-  return {
-    manager,
-    store,
-    registry,
-    stop: async () => {
-      await manager.stop();
-      await runtime.close();
-      await store.close();
-    },
-  };
-}
-
 function key(name: string) {
   return { namespace: h.namespace, name };
 }
@@ -83,7 +42,7 @@ describe('cluster manager', () => {
   it(
     'runs an experiment with Job trials to Succeeded, storing defaults and Katib conditions',
     async () => {
-      const m = startManager();
+      const m = startManager(h, client);
       try {
         await m.manager.synced();
         expect(m.manager.isSynced()).toBe(true);
@@ -120,7 +79,7 @@ describe('cluster manager', () => {
   it.skipIf(real && process.env.KATIB_TEST_TRAINER !== '1')(
     'runs an experiment with TrainJob trials to Succeeded',
     async () => {
-      const m = startManager();
+      const m = startManager(h, client);
       try {
         await m.store.createExperiment(trainJobExperiment('trainjobs', h.namespace, { maxTrialCount: 3, parallelTrialCount: 3 }));
         const done = await waitForCondition(() => m.store.getExperiment(key('trainjobs')), 'Succeeded', 'experiment trainjobs', TIMEOUT);
@@ -135,7 +94,7 @@ describe('cluster manager', () => {
   );
 
   it('marks an invalid experiment Failed with every issue and creates no trials', async () => {
-    const m = startManager();
+    const m = startManager(h, client);
     try {
       const bad = jobExperiment('invalid', h.namespace);
       bad.spec.algorithm = { algorithmName: 'no-such-algorithm' };
@@ -155,7 +114,7 @@ describe('cluster manager', () => {
   });
 
   it('fails the experiment when the suggestion service rejects its settings (a terminal error)', async () => {
-    const m = startManager();
+    const m = startManager(h, client);
     try {
       await m.store.createExperiment(jobExperiment('bad-settings', h.namespace, { algorithmSettings: [{ name: 'random_state', value: 'not-a-number' }] }));
       const failed = await waitForCondition(() => m.store.getExperiment(key('bad-settings')), 'Failed', 'experiment bad-settings');
@@ -170,8 +129,8 @@ describe('cluster manager', () => {
     'makes exactly the trials asked for when two managers reconcile the same experiment at once',
     async () => {
       const shared = new MemoryObservationStore();
-      const a = startManager(shared);
-      const b = startManager(shared);
+      const a = startManager(h, client, shared);
+      const b = startManager(h, client, shared);
       try {
         await Promise.all([a.manager.synced(), b.manager.synced()]);
         await a.store.createExperiment(jobExperiment('two-writers', h.namespace, { maxTrialCount: 6, parallelTrialCount: 3 }));
@@ -197,7 +156,7 @@ describe('cluster manager', () => {
     async () => {
       const fake = h.cluster.fake;
       if (!fake) throw new Error('needs the fake API server');
-      const m = startManager();
+      const m = startManager(h, client);
       try {
         await m.manager.synced();
         fake.injectFault({ verb: 'update', resource: 'experiments', subresource: 'status', code: 409, times: 3 });
@@ -219,7 +178,7 @@ describe('cluster manager', () => {
   it(
     'keeps the Suggestion bounded by parallelTrialCount over many trials',
     async () => {
-      const m = startManager();
+      const m = startManager(h, client);
       let largest = 0;
       const watch = new ResourceWatch(h.kubeConfig, { group: 'kubeflow.org', version: 'v1beta1', plural: 'suggestions', namespace: h.namespace }, (_, obj) => {
         const n = ((obj as { status?: { suggestions?: unknown[] } }).status?.suggestions ?? []).length;
@@ -244,7 +203,7 @@ describe('cluster manager', () => {
   it(
     'deleting the experiment removes its trials, their Jobs and pods (ownerReference cascade)',
     async () => {
-      const m = startManager();
+      const m = startManager(h, client);
       const batch = h.kubeConfig.makeApiClient(BatchV1Api);
       const core = h.kubeConfig.makeApiClient(CoreV1Api);
       try {

@@ -10,12 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ALGORITHMS } from '../../algorithms/index.js';
-import { EARLY_STOPPING_ALGORITHMS } from '../../algorithms/earlystopping/index.js';
 import { DefaultConditions } from '../../src/api/defaults.js';
-import { renderTrialSpec } from '../../src/api/template.js';
 import type { Experiment } from '../../src/api/types.js';
-import { ClusterManager } from '../../src/controller/cluster.js';
 import {
   deleteExperiment,
   ExperimentExistsError,
@@ -32,12 +28,10 @@ import {
   WaitTimeoutError,
   type ClusterOptimizeOptions,
 } from '../../src/index.js';
-import { KubernetesStore } from '../../src/store/kubernetes.js';
-import { MemoryObservationStore } from '../../src/store/memory-observations.js';
 import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
 import { SuggestionClient } from '../../src/suggestion/client.js';
 import { usingRealCluster } from '../support/kube-test-cluster.js';
-import { connectCluster, PodLogRuntime, waitUntil, type ClusterHarness } from '../controller/cluster-support.js';
+import { connectCluster, startManager, waitUntil, type ClusterHarness } from '../controller/cluster-support.js';
 
 const real = usingRealCluster();
 const TIMEOUT = real ? 600_000 : 30_000;
@@ -125,23 +119,8 @@ describe.skipIf(real && process.env.KATIB_TEST_TRAINER !== '1')('optimize({ trai
     h = await connectCluster('katib-sdk');
     suggestion = await startSuggestionServer();
     client = new SuggestionClient(suggestion.address);
-    const observations = new MemoryObservationStore();
-    const store = new KubernetesStore({ kubeConfig: h.kubeConfig, namespace: h.namespace, watch: { retryMs: 50 } });
-    const runtime = new PodLogRuntime(h.kubeConfig, h.namespace, observations);
-    const manager = new ClusterManager({
-      store,
-      deps: { observations, runtime, suggestionClient: () => client, renderRun: (exp, t) => renderTrialSpec(exp, t) },
-      validation: { knownAlgorithms: Object.keys(ALGORITHMS), knownEarlyStopping: Object.keys(EARLY_STOPPING_ALGORITHMS) },
-      resyncMs: 200,
-      baseDelayMs: 20,
-      maxDelayMs: 500,
-    });
-    manager.start();
-    stopManager = async () => {
-      await manager.stop();
-      await runtime.close();
-      await store.close();
-    };
+    const running = startManager(h, client);
+    stopManager = () => running.stop();
   }, TIMEOUT);
 
   afterAll(async () => {
