@@ -4,12 +4,11 @@
  * benchmarks/sample-efficiency (six functions of 2-6 parameters, 120 seeds; median simple regret) and six further
  * functions kept out of the repository (Styblinski-Tang-4, Rastrigin-3, six-hump camel, Hartmann-3, a shifted
  * 8-D sphere, a log-int/int/categorical/log-float space) agreed on something better:
- * - `tpe`: gamma 0.15 and 12 EI candidates instead of 0.1 and 24. Independent mode takes every parameter's best
- *   candidate, so with many candidates each parameter sits on the mode of its own l/g and the suggestion as a whole
- *   explores too little; one good trial more in every ten gives l(x) a broader base. At 50 trials: Branin 0.148 →
- *   0.097, Hartmann-6 0.52 → 0.48, Rosenbrock-4 225 → 135, Ackley-5 12.7 → 11.4, Levy-4 0.93 → 0.83, mixed 0.046 →
- *   0.035, and better on five of the six other functions; also better at 25 and 100 trials. 8 candidates were no
- *   better than 12; 16 and 24 worse; gamma 0.2 worse on four functions.
+ * - `tpe`: gamma 0.15 instead of 0.1 (one good trial more in every ten gives l(x) a broader base). With whole
+ *   assignments drawn from l(x) (sampler.ts) and Optuna's 24 EI candidates, gamma 0.1 → 0.15 at 50 trials over
+ *   seeds 20-139: Hartmann-6 0.48 → 0.39, Rosenbrock-4 216 → 179, Ackley-5 12.4 → 11.3, Levy-4 0.89 → 0.74, Branin 0.10 →
+ *   0.076, mixed 0.039 → 0.027; gamma 0.2 was better on four of the six but worse on Hartmann-6 and on the
+ *   log-int/int/categorical/log-float space. 12 and 48 candidates were no better than 24.
  * - `multivariate-tpe`: 48 EI candidates instead of 24 (gamma stays 0.1). One joint argmax over 24 draws from l(x)
  *   in several dimensions is a weak optimiser of the acquisition. At 50 trials: Branin 0.120 → 0.113, Hartmann-6
  *   0.40 → 0.35, Rosenbrock-4 149 → 110, Ackley-5 10.7 → 10.0, Levy-4 0.71 → 0.59, mixed 0.013 → 0.012, and as good
@@ -21,9 +20,9 @@
  *   different count.
  * - `prior_weight` (default 1): weight of the prior kernel in both models, relative to 1 per observation. > 0 (a
  *   zero prior gives zero densities to unobserved categories, and the acquisition becomes undefined).
- * - `n_EI_candidates` (Katib's TPE spelling) or `n_ei_candidates` (its Optuna spelling) (default 12 for `tpe`, per
- *   parameter; 48 for `multivariate-tpe`): candidates drawn from the good model per suggestion; the best by
- *   l(x)/g(x) is suggested. An integer in [1, 10000].
+ * - `n_EI_candidates` (Katib's TPE spelling) or `n_ei_candidates` (its Optuna spelling) (default 24 for `tpe`, 48
+ *   for `multivariate-tpe`): candidates drawn from the good model per suggestion; the best by l(x)/g(x) is
+ *   suggested. An integer in [1, 10000].
  * - `n_startup_trials` (default 10): completed trials before the models are used; until then suggestions follow a
  *   scrambled Sobol design. An integer >= 0.
  * - `random_state`: seed (read by the service); also fixes the Sobol scrambling.
@@ -44,7 +43,7 @@ export interface TpeSettings {
 }
 
 /** Defaults of `tpe` (independent per-parameter models). */
-export const TPE_DEFAULTS = { gamma: 0.15, priorWeight: 1, nEiCandidates: 12, nStartupTrials: 10 } as const;
+export const TPE_DEFAULTS = { gamma: 0.15, priorWeight: 1, nEiCandidates: 24, nStartupTrials: 10 } as const;
 
 /** Defaults of `multivariate-tpe` (one joint model): Optuna's gamma, more candidates (one argmax covers every parameter). */
 export const MULTIVARIATE_TPE_DEFAULTS = { ...TPE_DEFAULTS, gamma: 0.1, nEiCandidates: 48 } as const;

@@ -82,7 +82,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 describe('tpe settings', () => {
   it.each([
-    ['tpe', tpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 12, nStartupTrials: 10 }],
+    ['tpe', tpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 24, nStartupTrials: 10 }],
     ['multivariate-tpe', multivariateTpe, { gamma: 0.1, priorWeight: 1, nEiCandidates: 48, nStartupTrials: 10 }],
   ] as const)('%s: {} gives the documented defaults', (_name, alg, want) => {
     expect(alg.parseSettings({}, ctx(MIXED))).toEqual({ ...want, randomState: undefined });
@@ -192,6 +192,33 @@ describe.each(ALGORITHMS_UNDER_TEST.map((a) => [a.name, a as AnyAlgorithm] as co
         }
       }
     }
+  });
+
+  it('keeps a suggestion together: with good trials in two opposite corners it does not mix their coordinates', () => {
+    const s = space([
+      { name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } },
+      { name: 'y', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } },
+    ]);
+    const rng = createRng('corners');
+    const history = Array.from({ length: 40 }, (_, i) => trial(i, { x: String(rng.next()), y: String(rng.next()) }, 'succeeded', 1 + rng.next()));
+    for (let i = 0; i < 8; i++) {
+      const c = i % 2 === 0 ? 0.1 : 0.9;
+      history.push(trial(40 + i, { x: String(c + 0.04 * (rng.next() - 0.5)), y: String(c + 0.04 * (rng.next() - 0.5)) }, 'succeeded', 0.1 * rng.next()));
+    }
+    const settings = settingsOf(alg, {}, s);
+    let together = 0;
+    let mixed = 0;
+    for (let seed = 0; seed < 60; seed++) {
+      const a = asRecord(alg.suggest({ space: s, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state: { seed: 1 }, rng: createRng(seed) }, settings), 0);
+      const [x, y] = [Number(a['x']), Number(a['y'])];
+      const low = (v: number): boolean => v < 0.3;
+      const high = (v: number): boolean => v > 0.7;
+      if ((low(x) && low(y)) || (high(x) && high(y))) together++;
+      if ((low(x) && high(y)) || (high(x) && low(y))) mixed++;
+    }
+    // Coordinates chosen one by one would mix the corners about as often as they match.
+    expect(together).toBeGreaterThan(40);
+    expect(mixed).toBeLessThan(6);
   });
 
   it('treats failed trials as bad: it moves away from a region where trials fail', () => {
