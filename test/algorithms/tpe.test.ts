@@ -82,7 +82,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 describe('tpe settings', () => {
   it.each([
-    ['tpe', tpe, { gamma: 0.15, priorWeight: 1, nEiCandidates: 24, nStartupTrials: 10 }],
+    ['tpe', tpe, { gamma: 0.15, priorWeight: 2, nEiCandidates: 24, nStartupTrials: 10 }],
     ['multivariate-tpe', multivariateTpe, { gamma: 0.1, priorWeight: 1, nEiCandidates: 48, nStartupTrials: 10 }],
   ] as const)('%s: {} gives the documented defaults', (_name, alg, want) => {
     expect(alg.parseSettings({}, ctx(MIXED))).toEqual({ ...want, randomState: undefined });
@@ -216,9 +216,10 @@ describe.each(ALGORITHMS_UNDER_TEST.map((a) => [a.name, a as AnyAlgorithm] as co
       if ((low(x) && low(y)) || (high(x) && high(y))) together++;
       if ((low(x) && high(y)) || (high(x) && low(y))) mixed++;
     }
-    // Coordinates chosen one by one would mix the corners about as often as they match.
+    // Coordinates chosen one by one would mix the corners about as often as they match; the prior's uniform draws
+    // mix them now and then.
     expect(together).toBeGreaterThan(40);
-    expect(mixed).toBeLessThan(6);
+    expect(mixed).toBeLessThan(together / 4);
   });
 
   it('treats failed trials as bad: it moves away from a region where trials fail', () => {
