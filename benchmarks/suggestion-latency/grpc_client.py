@@ -8,12 +8,14 @@ protocol from the schema alone, as Katib's Go controller does, and shares no cod
 It reads one JSON request per line on stdin and answers one JSON line on stdout:
     {"op": "connect", "address": "127.0.0.1:PORT"}              -> {"ok": true}
     {"op": "call", "request": {GetSuggestionsRequest as JSON}}   -> {"ms": float, "encodeMs": float, "reply": {...}}
+    {"op": "repeat", "request": {...}, "times": N}               -> {"ms": [float, ...]}
 The request uses the proto's field names (snake_case) and enum names, as @grpc/proto-loader writes them. It is
 parsed into an api_pb2.GetSuggestionsRequest and serialised before the clock starts, so that "ms" is what the
 service costs its client: the blocking call with the request's bytes (transport, the service's decoding, handler and
 reply, and parsing the reply into an api_pb2.GetSuggestionsReply), without the client's own encoding. "encodeMs" is
 that SerializeToString, timed on its own: what a call through the generated stub would add (Debian's protobuf takes
 about 7 ms for a 1000-trial request). The reply comes back with the proto's field names and every default filled in.
+"repeat" sends the request's bytes N times, each call as soon as the previous reply has arrived, and times each.
 """
 import atexit
 import json
@@ -72,8 +74,16 @@ def main():
                 ms = (time.perf_counter() - start) * 1000
                 out = json_format.MessageToDict(reply, preserving_proto_field_name=True, including_default_value_fields=True)
                 answer = {"ms": ms, "encodeMs": encode_ms, "reply": out}
+            elif req["op"] == "repeat":
+                body = json_format.ParseDict(req["request"], api_pb2.GetSuggestionsRequest()).SerializeToString()
+                times = []
+                for _ in range(int(req["times"])):
+                    start = time.perf_counter()
+                    stub(body, timeout=600)
+                    times.append((time.perf_counter() - start) * 1000)
+                answer = {"ms": times}
             else:
-                answer = {"error": f"unknown op {req['op']!r}; use connect or call"}
+                answer = {"error": f"unknown op {req['op']!r}; use connect, call or repeat"}
         except grpc.RpcError as e:
             answer = {"error": f"GetSuggestions: {e.code().name}: {e.details()}"}
         sys.stdout.write(json.dumps(answer) + "\n")

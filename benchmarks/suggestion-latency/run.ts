@@ -19,6 +19,9 @@
  * they differ.
  * Optuna: optuna_ask.py, a study with N trials added by add_trials, then the same warm-up and rounds of
  * ask(fixed_distributions) + tell.
+ * Back to back: the last request of each history size again, each call as soon as the previous reply arrived. The
+ * timed calls above reach a service that has idled for tens of milliseconds (the client's JSON parsing, the in-process
+ * timings), as a controller's calls do; this shows the same call to a service that never idles.
  * Peak RSS: VmHWM of each service process after its largest history (/proc/PID/status).
  *
  * Spaces: the `mixed` space of benchmarks/common/problems.json (log-scale float, int, categorical, float); grid gets
@@ -168,6 +171,8 @@ interface Measurement {
   readonly serverMedianMs?: number;
   /** Median of the same request with current_request_number 0: everything but the algorithm. */
   readonly floorMedianMs?: number;
+  /** Median of the same request (one suggestion) sent again as soon as its reply arrived: a service that never idles. */
+  readonly backToBackMedianMs?: number;
   /** Median of the client's own serialisation of the request (the Python client's SerializeToString). */
   readonly encodeMedianMs?: number;
   /** Calls that returned no suggestion (the algorithm waiting or exhausted). */
@@ -194,6 +199,11 @@ class PythonClient {
 
   async call(req: PbGetSuggestionsRequest): Promise<{ reply: PbGetSuggestionsReply; ms: number; encodeMs: number }> {
     return (await this.worker.request({ op: 'call', request: req })) as { reply: PbGetSuggestionsReply; ms: number; encodeMs: number };
+  }
+
+  /** Sends the request `times` times, each as soon as the previous reply arrived; the time of each call. */
+  async repeat(req: PbGetSuggestionsRequest, times: number): Promise<number[]> {
+    return ((await this.worker.request({ op: 'repeat', request: req, times })) as { ms: number[] }).ms;
   }
 
   close(): Promise<void> {
@@ -292,6 +302,14 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
           const req = { experiment: experimentToPb(exp, settings), trials, current_request_number: 0, total_request_number: trials.length };
           floor.push(client === 'ts' ? (await rpc(stub, req)).ms : (await (python as PythonClient).call(req)).ms);
         }
+        // Back to back: the last request again, each call as soon as the previous reply arrived. The timed calls
+        // above come after the client's JSON parsing and this process's in-process timings, so the service has
+        // idled for tens of milliseconds before each (as it has between a controller's calls); this is the same
+        // call without the idle.
+        const again = { experiment: experimentToPb(exp, settings), trials, current_request_number: 1, total_request_number: trials.length };
+        const backToBack: number[] = [];
+        if (client === 'python') backToBack.push(...(await (python as PythonClient).repeat(again, Math.max(5, s.reps))));
+        else for (let r = 0; r < Math.max(5, s.reps); r++) backToBack.push((await rpc(stub, again)).ms);
         const timed = times.slice(1);
         measurements[client].push({
           history: n,
@@ -303,6 +321,7 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
           inProcessMedianMs: median(inProcess.slice(1)),
           serverMedianMs: median(server.slice(1)),
           floorMedianMs: median(floor),
+          backToBackMedianMs: median(backToBack),
           ...(encode.length > 0 ? { encodeMedianMs: median(encode.slice(1)) } : {}),
           emptyReplies: empty,
         });
@@ -418,6 +437,8 @@ async function main(): Promise<void> {
       [...ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
     ),
   );
+  console.log('\nBack to back: the same request sent again as soon as its reply arrived (no idle service between calls), median ms');
+  console.log(renderTable(['algorithm', ...cols], ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.backToBackMedianMs))])));
   console.log('\nWhere the time goes, median ms: in-proc = the same request handed to the handler in this process (the algorithm, no');
   console.log('serialisation or transport); server = its bytes through the service\'s decoder, handler and reply encoder in this process;');
   console.log('floor = the same request over gRPC asking for 0 suggestions (everything but the algorithm), per client');
