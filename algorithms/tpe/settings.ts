@@ -6,8 +6,8 @@
  * 8-D sphere, a log-int/int/categorical/log-float space) agreed on something better:
  * - `tpe`: gamma 0.15 instead of 0.1 (one good trial more in every ten gives l(x) a broader base). With whole
  *   assignments drawn from l(x) (sampler.ts) and Optuna's 24 EI candidates, gamma 0.1 → 0.15 at 50 trials over
- *   seeds 20-139: Hartmann-6 0.48 → 0.39, Rosenbrock-4 216 → 179, Ackley-5 12.4 → 11.3, Levy-4 0.89 → 0.74, Branin 0.10 →
- *   0.076, mixed 0.039 → 0.027; gamma 0.2 was better on four of the six but worse on Hartmann-6 and on the
+ *   seeds 20-139: Hartmann-6 0.48 → 0.39, Rosenbrock-4 216 → 179, Ackley-5 12.4 → 11.3, Levy-4 0.89 → 0.74,
+ *   Branin 0.10 → 0.076, mixed 0.039 → 0.027; gamma 0.2 was better on four of the six but worse on Hartmann-6 and on the
  *   log-int/int/categorical/log-float space. 12 and 48 candidates were no better than 24. Prior weight 2 instead
  *   of 1: where a categorical's good trials agree early on a wrong value, a heavier prior keeps the other values
  *   among the candidates; on the mixed space the runs still stuck on a wrong optimizer after 100 trials went from 34
@@ -50,7 +50,7 @@ export interface TpeSettings {
 /** Defaults of `tpe` (independent per-parameter models). */
 export const TPE_DEFAULTS = { gamma: 0.15, priorWeight: 2, nEiCandidates: 24, nStartupTrials: 10 } as const;
 
-/** Defaults of `multivariate-tpe` (one joint model): Optuna's gamma and prior weight, more candidates (one argmax covers all). */
+/** Defaults of `multivariate-tpe` (one joint model): Optuna's gamma and prior weight, and more candidates. */
 export const MULTIVARIATE_TPE_DEFAULTS = { ...TPE_DEFAULTS, gamma: 0.1, priorWeight: 1, nEiCandidates: 48 } as const;
 
 type TpeDefaults = typeof TPE_DEFAULTS | typeof MULTIVARIATE_TPE_DEFAULTS;
