@@ -47,9 +47,8 @@ export interface ResolvedOptions extends StudyOptions {
   readonly onTrialComplete: ((trial: TrialResult<unknown>) => void | Promise<void>) | undefined;
 }
 
-/** Every option optimize() knows; any other key is reported as unknown (a typo never silently does nothing). */
-export const OPTION_NAMES = [
-  'objective',
+/** The options that define a study, the same in process and on a cluster. */
+export const STUDY_OPTION_NAMES = [
   'parameters',
   'metric',
   'mode',
@@ -62,6 +61,12 @@ export const OPTION_NAMES = [
   'numTrials',
   'parallelTrials',
   'maxFailedTrials',
+] as const;
+
+/** Every option optimize() knows; any other key is reported as unknown (a typo never silently does nothing). */
+export const OPTION_NAMES = [
+  'objective',
+  ...STUDY_OPTION_NAMES,
   'store',
   'studyName',
   'signal',

@@ -20,7 +20,7 @@ import type { Experiment, MetricsCollectorSpec } from '../../api/types.js';
 import { API_VERSION } from '../../api/types.js';
 import { validateExperiment } from '../../api/validate.js';
 import { ValidationError } from '../../errors.js';
-import { fmt, isRecord, reportUnknownKeys, resolveStudyOptions, type StudyOptions } from '../options.js';
+import { fmt, isRecord, reportUnknownKeys, resolveStudyOptions, STUDY_OPTION_NAMES, type StudyOptions } from '../options.js';
 import { toParameterSpecs } from '../search.js';
 
 /** The TrainJob API the trial template uses. */
@@ -39,18 +39,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 2000;
 /** Every option optimize() knows on a cluster; any other key is reported as unknown. */
 export const CLUSTER_OPTION_NAMES = [
   'trainJob',
-  'parameters',
-  'metric',
-  'mode',
-  'additionalMetrics',
-  'metricStrategies',
-  'goal',
-  'algorithm',
-  'algorithmSettings',
-  'earlyStopping',
-  'numTrials',
-  'parallelTrials',
-  'maxFailedTrials',
+  ...STUDY_OPTION_NAMES,
   'experimentName',
   'namespace',
   'kubeConfig',
