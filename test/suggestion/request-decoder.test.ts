@@ -148,6 +148,54 @@ describe('GetSuggestionsRequest decoder of the service', () => {
     expect(other.history[0]?.objective).toBeUndefined();
   });
 
+  it('reuses by position the trials laid out as in the experiment\'s previous request, without its by-name cache', () => {
+    const cache = new TrialCache(0); // holds no trial by name: every reuse here comes from the previous request
+    const trials = Array.from({ length: 40 }, (_, i) => trial(`t${i}`, 'SUCCEEDED', [['lr', String(i / 100)]], [['acc', String(i)]]));
+    const first = decodeGetSuggestionsRequest(encode({ experiment: experiment('acc'), trials }), cache);
+    expect(cache.size).toBe(0);
+    const changed = [...trials];
+    changed[17] = trial('t17', 'FAILED', [['lr', '0.17']], []);
+    changed.push(trial('t40', 'RUNNING', [], []));
+    const nextBuf = encode({ experiment: experiment('acc', [{ name: 'katib-ts.state', value: '{"g":2}' }]), trials: changed });
+    const next = decodeGetSuggestionsRequest(nextBuf, cache);
+    expect(next).toEqual(plain(nextBuf));
+    next.history.forEach((t, i) => (i === 17 || i === 40 ? expect(t).not.toBe(first.history[i]) : expect(t).toBe(first.history[i])));
+    // Another experiment's request neither uses nor replaces this one's.
+    decodeGetSuggestionsRequest(encode({ experiment: { ...experiment('acc'), name: 'other' }, trials: trials.slice(1) }), cache);
+    expect(cache.requests).toBe(2);
+    const again = decodeGetSuggestionsRequest(nextBuf, cache);
+    again.history.forEach((t, i) => expect(t).toBe(next.history[i]));
+    // Another objective metric: decoded afresh.
+    const byLossBuf = encode({ experiment: experiment('loss'), trials: changed });
+    const byLoss = decodeGetSuggestionsRequest(byLossBuf, cache);
+    expect(byLoss).toEqual(plain(byLossBuf));
+    expect(byLoss.history[0]).not.toBe(next.history[0]);
+  });
+
+  it('decodes any sequence of requests as proto-loader does, whatever it reuses (property)', () => {
+    const arbTrial = fc.record({
+      name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+      condition: fc.constantFrom('RUNNING', 'SUCCEEDED', 'FAILED'),
+      lr: fc.constantFrom('0.1', '0.2', '0.25'),
+      acc: fc.constantFrom('', '0.5', '0.75'),
+    });
+    const arbRequest = fc.record({ metric: fc.constantFrom('acc', 'loss'), name: fc.constantFrom('exp', 'exp2'), trials: fc.array(arbTrial, { maxLength: 12 }) });
+    fc.assert(
+      fc.property(fc.array(arbRequest, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 400 }), (requests, maxBytes) => {
+        const cache = new TrialCache(maxBytes, 1);
+        for (const q of requests) {
+          const buf = encode({
+            experiment: { ...experiment(q.metric), name: q.name },
+            trials: q.trials.map((t) => trial(t.name, t.condition, [['lr', t.lr]], t.acc === '' ? [] : [['acc', t.acc]])),
+            current_request_number: 1,
+          });
+          expect(decodeGetSuggestionsRequest(buf, cache)).toEqual(plain(buf));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps its cache within its byte bound, oldest trials out first', () => {
     const cache = new TrialCache(1000);
     const trials = Array.from({ length: 50 }, (_, i) => trial(`t${i}`, 'SUCCEEDED', [['lr', String(i)]], [['acc', '1']]));
