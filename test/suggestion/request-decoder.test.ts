@@ -196,6 +196,16 @@ describe('GetSuggestionsRequest decoder of the service', () => {
     );
   });
 
+  it('tells apart trials whose names hash alike (t439599 and t622382 share an FNV-1a hash)', () => {
+    const cache = new TrialCache(2 * 1024 * 1024, 0); // by name only
+    const a = trial('t439599', 'SUCCEEDED', [['lr', '0.01']], [['acc', '0.1']]);
+    const b = trial('t622382', 'SUCCEEDED', [['lr', '0.02']], [['acc', '0.2']]);
+    for (const trials of [[a, b], [b, a], [a, b]]) {
+      const buf = encode({ experiment: experiment('acc'), trials });
+      expect(decodeGetSuggestionsRequest(buf, cache)).toEqual(plain(buf));
+    }
+  });
+
   it('keeps its cache within its byte bound, oldest trials out first', () => {
     const cache = new TrialCache(1000);
     const trials = Array.from({ length: 50 }, (_, i) => trial(`t${i}`, 'SUCCEEDED', [['lr', String(i)]], [['acc', '1']]));
