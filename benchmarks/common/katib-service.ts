@@ -30,11 +30,14 @@ function procStatus(pid: number, field: string): number | undefined {
   }
 }
 
-/** `cli`: the deployed command, bin/katib.js; `bare`: startSuggestionServer alone (bare-suggestion-server.ts). */
-export type ServiceEntry = 'cli' | 'bare';
+/**
+ * `cli`: the deployed command, bin/katib.js; `bare`: startSuggestionServer alone (bare-suggestion-server.ts); `noop`:
+ * a grpc-js server that does nothing with a request (noop-suggestion-server.ts), the latency benchmark's reference.
+ */
+export type ServiceEntry = 'cli' | 'bare' | 'noop';
 
 /**
- * Starts `node bin/katib.js serve suggestion --host 127.0.0.1 --port 0 [--algorithm NAME]` (or the bare server) and waits for its
+ * Starts `node bin/katib.js serve suggestion --host 127.0.0.1 --port 0 [--algorithm NAME]` (or the bare or no-op server) and waits for its
  * "suggestion service listening on HOST:PORT" line and for the health service to report SERVING. Throws with the
  * service's stderr when it exits first or does not start within 30 s (run `npm run build` first).
  */
@@ -42,7 +45,9 @@ export async function startService(algorithm?: string, entry: ServiceEntry = 'cl
   const args =
     entry === 'cli'
       ? [path.join(repoRoot(), 'bin', 'katib.js'), 'serve', 'suggestion', '--host', '127.0.0.1', '--port', '0', ...(algorithm ? ['--algorithm', algorithm] : [])]
-      : [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'bare-suggestion-server.js'), ...(algorithm ? [algorithm] : [])];
+      : entry === 'bare'
+        ? [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'bare-suggestion-server.js'), ...(algorithm ? [algorithm] : [])]
+        : [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'noop-suggestion-server.js')];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {

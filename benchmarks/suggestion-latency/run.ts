@@ -22,6 +22,9 @@
  * Back to back: the last request of each history size again, each call as soon as the previous reply arrived. The
  * timed calls above reach a service that has idled for tens of milliseconds (the client's JSON parsing, the in-process
  * timings), as a controller's calls do; this shows the same call to a service that never idles.
+ * Transport reference: the same clients send the same kind of growing requests, in the same pattern, to a grpc-js
+ * server that neither decodes them nor does any work (benchmarks/common/noop-suggestion-server.ts): what any service
+ * on grpc-js costs these clients.
  * Peak RSS: VmHWM of each service process after its largest history (/proc/PID/status).
  *
  * Spaces: the `mixed` space of benchmarks/common/problems.json (log-scale float, int, categorical, float); grid gets
@@ -338,6 +341,56 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
   }
 }
 
+/** The row name of the transport reference (benchmarks/common/noop-suggestion-server.ts). */
+const NOOP = 'no-op grpc-js server';
+
+/**
+ * The transport reference: the same sequence of growing requests as an algorithm's (the `random` case's history,
+ * one more succeeded trial per call), from the same clients, to a grpc-js server that does not decode them and
+ * answers an empty reply. Its times are what any suggestion service on grpc-js costs these clients, idle and back
+ * to back, before it does any work.
+ */
+async function measureNoop(s: Settings, mixedSpace: readonly ParameterSpec[], python: PythonClient | undefined): Promise<AlgorithmResult[]> {
+  const space = parseSearchSpace(spaceOf('mixed', mixedSpace));
+  if (isIssues(space)) throw new Error(`benchmark space is invalid: ${JSON.stringify(space)}`);
+  const service = await startService(undefined, 'noop');
+  const stub = new (loadKatibProto().Suggestion)(service.address, grpc.credentials.createInsecure());
+  if (python) await python.connect(service.address);
+  const measurements: Record<ClientName, Measurement[]> = { python: [], ts: [] };
+  try {
+    for (const n of s.histories) {
+      const exp = benchmarkExperiment({ name: `latency-noop-${n}`, parameters: mixedSpace, algorithm: 'random', settings: CASES.random.settings });
+      const rng = createRng(`history/random/${n}`);
+      const succeeded = (index: number): PbTrial => {
+        const assignments = space.map((p) => ({ name: p.name, value: samplePrior(p, rng) }));
+        return trialToPb(succeededTrial(exp, index, assignments, evaluate({ name: 'mixed' }, Object.fromEntries(assignments.map((a) => [a.name, a.value])))));
+      };
+      const initial = Array.from({ length: n }, (_, i) => succeeded(i));
+      for (const client of s.clients) {
+        const trials = [...initial];
+        const request = (): PbGetSuggestionsRequest => ({ experiment: experimentToPb(exp), trials, current_request_number: 1, total_request_number: trials.length + 1 });
+        const once = async (req: PbGetSuggestionsRequest): Promise<number> => (client === 'ts' ? (await rpc(stub, req)).ms : (await (python as PythonClient).call(req)).ms);
+        const times: number[] = [];
+        for (let r = 0; r <= s.reps; r++) {
+          times.push(await once(request()));
+          trials.push(succeeded(trials.length));
+        }
+        const again = request();
+        const backToBack: number[] = [];
+        if (client === 'python') backToBack.push(...(await (python as PythonClient).repeat(again, Math.max(5, s.reps))));
+        else for (let r = 0; r < Math.max(5, s.reps); r++) backToBack.push(await once(again));
+        const timed = times.slice(1);
+        measurements[client].push({ history: n, warmupMs: times[0] as number, timesMs: timed, medianMs: median(timed), minMs: Math.min(...timed), maxMs: Math.max(...times), backToBackMedianMs: median(backToBack) });
+        process.stderr.write(`ref    ${NOOP.padEnd(20)} N=${String(n).padStart(4)}  ${client.padEnd(6)} median ${fmt(median(timed))} ms\n`);
+      }
+    }
+    return s.clients.map((client) => ({ algorithm: NOOP, client, measurements: measurements[client], peakRssMiB: undefined }));
+  } finally {
+    stub.close();
+    await service.stop();
+  }
+}
+
 function measureOptuna(s: Settings): { version: string; results: AlgorithmResult[] } {
   if (s.samplers.length === 0) return { version: '', results: [] };
   const script = path.join(repoRoot(), 'benchmarks', 'suggestion-latency', 'optuna_ask.py');
@@ -399,8 +452,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const ours: AlgorithmResult[] = [];
   const python = s.clients.includes('python') ? new PythonClient() : undefined;
+  const reference: AlgorithmResult[] = [];
   try {
     for (const algorithm of s.algorithms) ours.push(...(await measureOurs(algorithm, s, mixed.parameters, python)));
+    reference.push(...(await measureNoop(s, mixed.parameters, python)));
   } finally {
     await python?.close();
   }
@@ -426,19 +481,21 @@ async function main(): Promise<void> {
       ['algorithm', ...cols, 'max'],
       [
         ...ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
+        ...reference.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
         ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.medianMs)), fmt(Math.max(...r.measurements.map((m) => m.maxMs)))]),
       ],
     ),
   );
+  console.log(`${NOOP}: the same requests to a grpc-js server that neither decodes them nor works (the transport alone)`);
   console.log(`\nFastest of the ${s.reps} timed calls, ms (a lower bound that load cannot inflate; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   console.log(
     renderTable(
       ['algorithm', ...cols],
-      [...ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
+      [...[...ours, ...reference].map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.minMs))]), ...optuna.results.map((r) => [`O.${r.algorithm} ask+tell`, ...s.histories.map((n) => cell(r, n, (m) => m.minMs))])],
     ),
   );
   console.log('\nBack to back: the same request sent again as soon as its reply arrived (no idle service between calls), median ms');
-  console.log(renderTable(['algorithm', ...cols], ours.map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.backToBackMedianMs))])));
+  console.log(renderTable(['algorithm', ...cols], [...ours, ...reference].map((r) => [rowName(r), ...s.histories.map((n) => cell(r, n, (m) => m.backToBackMedianMs))])));
   console.log('\nWhere the time goes, median ms: in-proc = the same request handed to the handler in this process (the algorithm, no');
   console.log('serialisation or transport); server = its bytes through the service\'s decoder, handler and reply encoder in this process;');
   console.log('floor = the same request over gRPC asking for 0 suggestions (everything but the algorithm), per client');
@@ -500,6 +557,7 @@ async function main(): Promise<void> {
     server: s.server,
     bareIdleRssMiB,
     ours,
+    reference,
     optuna: optuna.results,
     ratios,
     targets: checks,
