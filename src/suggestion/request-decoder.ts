@@ -154,6 +154,12 @@ export class WireReader {
   }
 }
 
+/** obj[key] = value as an own property, `__proto__` included (an assignment would set the prototype instead). */
+function put<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** A name-value message (ParameterAssignment, Metric, a map entry), absent fields ''; the key is interned if `keyIsName`. */
 function pair(r: WireReader, end: number, keyIsName: boolean): [string, string] {
   let key = '';
@@ -183,13 +189,13 @@ function trialSpec(r: WireReader, end: number, t: MutableTrial): void {
         const t2 = r.int32() >>> 0;
         if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) {
           const [name, value] = pair(r, r.end(), true);
-          assignments[name] = value;
+          put(assignments, name, value);
         } else r.skip(t2 & 7, t2 >>> 3);
       }
       t.assignments = assignments;
     } else if (field === 4 && (tag & 7) === WIRE_LEN) {
       const [key, value] = pair(r, r.end(), true);
-      t.labels[key] = value;
+      put(t.labels, key, value);
     } else r.skip(tag & 7, field);
   }
 }
@@ -211,7 +217,7 @@ function trialStatus(r: WireReader, end: number, t: MutableTrial): void {
         if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) {
           const [name, value] = pair(r, r.end(), true);
           const v = Number(value);
-          if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) metrics[name] = v;
+          if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) put(metrics, name, v);
         } else r.skip(t2 & 7, t2 >>> 3);
       }
       t.metrics = metrics;

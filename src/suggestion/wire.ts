@@ -110,18 +110,15 @@ export function goalFromPb(objective: PbObjective | null): Goal {
 }
 
 export function settingsFromPb(settings: readonly PbSetting[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const s of settings ?? []) out[s.name] = s.value;
-  return out;
+  // Object.fromEntries defines properties, so a `__proto__` name stays a plain key; a later name wins.
+  return Object.fromEntries((settings ?? []).map((s) => [s.name, s.value]));
 }
 
 /** A trial as algorithms see it. The objective is the observation metric named by the experiment's objective. */
 export function trialFromPb(t: PbTrial, objectiveMetric: string): TrialRecord {
-  const metrics: Record<string, number> = {};
-  for (const m of t.status?.observation?.metrics ?? []) {
-    const v = Number(m.value);
-    if (m.value !== '' && m.value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) metrics[m.name] = v;
-  }
+  const metrics: Record<string, number> = Object.fromEntries(
+    (t.status?.observation?.metrics ?? []).filter((m) => m.value !== '' && m.value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(Number(m.value))).map((m) => [m.name, Number(m.value)]),
+  );
   return {
     name: t.name,
     assignments: settingsFromPb(t.spec?.parameter_assignments?.assignments),

@@ -74,6 +74,7 @@ describe('GetSuggestionsRequest decoder of the service', () => {
           trial('t5', 'KILLED', [['act', 'relu']], [['acc', ' 0x10 ']]),
           trial('t6', 'UNKNOWN', [['act', 'ü-länge-ÿ'], ['long', 'x'.repeat(100)]], [['acc', '-0']], { 'ключ': 'значение' }),
           trial('t7', 'CREATED', [], []),
+          trial('t8', 'SUCCEEDED', [['__proto__', '1'], ['constructor', '2']], [['__proto__', '3'], ['acc', '0.4']], { ['__proto__']: 'x', toString: 'y' }),
           { name: 'bare' },
           { name: 'no-status', spec: { parameter_assignments: { assignments: [{ name: 'lr', value: '0.1' }] } } },
         ],
