@@ -174,6 +174,17 @@ function pair(r: WireReader, end: number, keyIsName: boolean): [string, string] 
   return [key, value];
 }
 
+/** Each name-value pair of field 1 of the message ending at `end` (ParameterAssignments, Observation), in order. */
+function eachPair(r: WireReader, end: number, f: (name: string, value: string) => void): void {
+  while (r.pos < end) {
+    const tag = r.int32() >>> 0;
+    if (tag >>> 3 === 1 && (tag & 7) === WIRE_LEN) {
+      const [name, value] = pair(r, r.end(), true);
+      f(name, value);
+    } else r.skip(tag & 7, tag >>> 3);
+  }
+}
+
 /** TrialSpec: parameter_assignments (3) and labels (4); the objective (2) is skipped. */
 function trialSpec(r: WireReader, end: number, t: MutableTrial): void {
   t.assignments = {};
@@ -184,14 +195,7 @@ function trialSpec(r: WireReader, end: number, t: MutableTrial): void {
     if (field === 3 && (tag & 7) === WIRE_LEN) {
       // ParameterAssignments: a singular message, so a later one replaces an earlier one (protobufjs).
       const assignments: Record<string, string> = {};
-      const e = r.end();
-      while (r.pos < e) {
-        const t2 = r.int32() >>> 0;
-        if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) {
-          const [name, value] = pair(r, r.end(), true);
-          put(assignments, name, value);
-        } else r.skip(t2 & 7, t2 >>> 3);
-      }
+      eachPair(r, r.end(), (name, value) => put(assignments, name, value));
       t.assignments = assignments;
     } else if (field === 4 && (tag & 7) === WIRE_LEN) {
       const [key, value] = pair(r, r.end(), true);
@@ -211,15 +215,10 @@ function trialStatus(r: WireReader, end: number, t: MutableTrial): void {
       t.status = CONDITION_STATES[r.int32()] ?? 'pending';
     } else if (field === 4 && (tag & 7) === WIRE_LEN) {
       const metrics: Record<string, number> = {};
-      const e = r.end();
-      while (r.pos < e) {
-        const t2 = r.int32() >>> 0;
-        if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) {
-          const [name, value] = pair(r, r.end(), true);
-          const v = Number(value);
-          if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) put(metrics, name, v);
-        } else r.skip(t2 & 7, t2 >>> 3);
-      }
+      eachPair(r, r.end(), (name, value) => {
+        const v = Number(value);
+        if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) put(metrics, name, v);
+      });
       t.metrics = metrics;
     } else r.skip(tag & 7, field);
   }
