@@ -43,16 +43,23 @@ function invalid(issues: readonly Issue[]): ServiceError {
   return new ServiceError(grpc.status.INVALID_ARGUMENT, formatIssues(issues));
 }
 
-/** Resolves the algorithm and parses space and settings; throws INVALID_ARGUMENT listing every problem. */
-export function prepare(exp: PbExperiment | null, allowed: readonly string[] | undefined): Prepared {
+/**
+ * Resolves the algorithm and parses space and settings; throws INVALID_ARGUMENT listing every problem. For
+ * ValidateAlgorithmSettings (`validating`), a request without parameters is checked against an empty space: Katib's
+ * webhook validates the parameters before it calls, and Katib's own services validate only the settings then (their
+ * tests send none). A setting that needs a parameter (Hyperband's resource_name) still fails, naming it.
+ */
+export function prepare(exp: PbExperiment | null, allowed: readonly string[] | undefined, validating = false): Prepared {
   const name = exp?.spec?.algorithm?.algorithm_name ?? '';
   const algorithm = findAlgorithm(name);
   const offered = allowed ?? Object.keys(ALGORITHMS);
   if (!algorithm || !offered.includes(name)) {
     throw invalid([{ path: 'spec.algorithm.algorithmName', message: `unknown algorithm ${JSON.stringify(name)}; this service offers ${offered.join(', ')}` }]);
   }
-  const space = parseSearchSpace(parametersFromPb(exp?.spec?.parameter_specs?.parameters ?? []));
-  if (isIssues(space)) throw invalid(space);
+  const wireParameters = parametersFromPb(exp?.spec?.parameter_specs?.parameters ?? []);
+  const parsed = validating && wireParameters.length === 0 ? ([] as SearchSpace) : parseSearchSpace(wireParameters);
+  if (parsed.length > 0 && isIssues(parsed)) throw invalid(parsed);
+  const space = parsed as SearchSpace;
   const raw = settingsFromPb(exp?.spec?.algorithm?.algorithm_settings);
   const maxTrials = exp?.spec?.max_trial_count ?? 0;
   const settings = algorithm.parseSettings(raw, {
@@ -158,7 +165,7 @@ export function addSuggestionService(server: grpc.Server, health: HealthService,
   server.addService(suggestionServiceDefinition(), {
     GetSuggestions: unary((req: GetSuggestionsCall) => suggest(req, opts.algorithms)),
     ValidateAlgorithmSettings: unary((req: { experiment: PbExperiment | null }) => {
-      prepare(req.experiment, opts.algorithms);
+      prepare(req.experiment, opts.algorithms, true);
       return {};
     }),
   });

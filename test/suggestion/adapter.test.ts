@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlgorithmSetting, Experiment, Trial } from '../../src/api/types.js';
 import { ValidationError } from '../../src/errors.js';
+import { ALGORITHMS } from '../../algorithms/index.js';
 import { loadKatibProto } from '../../src/grpc/proto.js';
 import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
 import { SuggestionClient } from '../../src/suggestion/client.js';
@@ -115,6 +116,29 @@ describe('suggestion service over gRPC', () => {
     const err = await client.validate(exp).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).message).toContain(message);
+  });
+
+  describe('ValidateAlgorithmSettings without parameters checks the settings alone, as Katib\'s own services do', () => {
+    const bare = (algorithm: string, settings: AlgorithmSetting[] = []): Experiment => experiment(algorithm, settings, []);
+
+    it.each(Object.keys(ALGORITHMS).filter((a) => !['hyperband', 'asha', 'pbt'].includes(a)))('%s with its default settings: OK', async (algorithm) => {
+      await expect(client.validate(bare(algorithm))).resolves.toBeUndefined();
+    });
+
+    it.each([
+      { name: 'tpe, a bad n_startup_trials', exp: bare('tpe', [{ name: 'n_startup_trials', value: '-1' }]), message: 'spec.algorithm.algorithmSettings[n_startup_trials]: must be an integer >= 0 (n_startup_trials="-1")' },
+      { name: 'bayesianoptimization, another estimator', exp: bare('bayesianoptimization', [{ name: 'base_estimator', value: 'RF' }]), message: 'spec.algorithm.algorithmSettings[base_estimator]' },
+      { name: 'hyperband, a resource that names no parameter', exp: bare('hyperband', [{ name: 'resource_name', value: 'epochs' }, { name: 'r_l', value: '9' }]), message: 'spec.algorithm.algorithmSettings[resource_name]' },
+    ])('$name: INVALID_ARGUMENT naming the setting', async ({ exp, message }) => {
+      const err = await client.validate(exp).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).message).toContain(message);
+      expect((err as ValidationError).message).not.toContain('at least one parameter');
+    });
+
+    it('GetSuggestions still needs a parameter', async () => {
+      await expect(client.getSuggestions(bare('random'), [], 1, 1, undefined)).rejects.toThrow('spec.parameters: at least one parameter is required');
+    });
   });
 
   it('restricted to one algorithm, it refuses the others', async () => {
