@@ -5,8 +5,10 @@
  * GECCO 2009).
  *
  * Settings (as Katib's CMA-ES services):
- * - `sigma`: initial step size as a fraction of every parameter's range (the search runs in the unit cube), in
- *   (0, 1]; default 1/6, Optuna's min-range / 6.
+ * - `sigma`: initial step size as a fraction of every parameter's range (the search runs in the unit cube, as in
+ *   Optuna's CmaEsSampler, whose sigma0 Katib passes it as); any number > 0, default 1/6, Optuna's default. Above 1
+ *   the first generations spread wider than the box and their draws are repaired into it (see Boundaries); Katib
+ *   accepts such values (its own tests use sigma 2), so they are not refused.
  * - `restart_strategy`: `none` (default; `None` accepted too), `ipop` (restart with twice the population on
  *   stagnation) or `bipop` (alternate such large-population runs with small-population, small-step runs, giving
  *   each regime a similar budget).
@@ -105,7 +107,7 @@ export const cmaes: Algorithm<CmaesSettings, CmaesState> = {
   parseSettings(raw) {
     const issues: Issue[] = [];
     rejectUnknown(raw, ['sigma', 'restart_strategy', 'random_state'], issues);
-    const sigma = numberSetting(raw, 'sigma', DEFAULT_SIGMA, { min: 0, exclusiveMin: true, max: 1 }, issues);
+    const sigma = numberSetting(raw, 'sigma', DEFAULT_SIGMA, { min: 0, exclusiveMin: true }, issues);
     // Katib's Optuna service spells "none" as Python's None too.
     const restartStrategy = choiceSetting(raw['restart_strategy'] === 'None' ? { ...raw, restart_strategy: 'none' } : raw, 'restart_strategy', 'none', RESTART_STRATEGIES, issues);
     const randomState = seedSetting(raw, 'random_state', issues);

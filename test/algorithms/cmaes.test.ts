@@ -99,21 +99,22 @@ describe('cmaes settings', () => {
     { name: 'all set', raw: { sigma: '0.3', restart_strategy: 'bipop', random_state: '7' }, want: { sigma: 0.3, restartStrategy: 'bipop', randomState: 7 } },
     { name: "Katib's Python spelling of none", raw: { restart_strategy: 'None' }, want: { sigma: 1 / 6, restartStrategy: 'none', randomState: undefined } },
     { name: 'ipop, the whole range', raw: { restart_strategy: 'ipop', sigma: '1' }, want: { sigma: 1, restartStrategy: 'ipop', randomState: undefined } },
+    { name: "wider than the box, as Katib's own tests ask", raw: { sigma: '2' }, want: { sigma: 2, restartStrategy: 'none', randomState: undefined } },
   ])('$name', ({ raw, want }) => {
     expect(settingsOf(raw)).toEqual(want);
   });
 
   it.each<{ name: string; raw: Record<string, string>; issues: Issue[] }>([
-    { name: 'sigma zero', raw: { sigma: '0' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 and <= 1 (sigma="0")' }] },
-    { name: 'sigma above the range', raw: { sigma: '2.5' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 and <= 1 (sigma="2.5")' }] },
-    { name: 'sigma not a number', raw: { sigma: 'wide' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 and <= 1 (sigma="wide")' }] },
+    { name: 'sigma zero', raw: { sigma: '0' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 (sigma="0")' }] },
+    { name: 'sigma infinite', raw: { sigma: 'Infinity' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 (sigma="Infinity")' }] },
+    { name: 'sigma not a number', raw: { sigma: 'wide' }, issues: [{ path: path('sigma'), message: 'must be a number > 0 (sigma="wide")' }] },
     { name: 'unknown strategy', raw: { restart_strategy: 'lbfgs' }, issues: [{ path: path('restart_strategy'), message: 'must be one of none, ipop, bipop (restart_strategy="lbfgs")' }] },
     {
       name: 'every problem at once',
       raw: { popsize: '10', sigma: '-1', random_state: 'abc' },
       issues: [
         { path: path('popsize'), message: 'unknown setting "popsize"; known settings: sigma, restart_strategy, random_state' },
-        { path: path('sigma'), message: 'must be a number > 0 and <= 1 (sigma="-1")' },
+        { path: path('sigma'), message: 'must be a number > 0 (sigma="-1")' },
         { path: path('random_state'), message: 'must be a non-negative integer (random_state="abc")' },
       ],
     },
@@ -150,8 +151,9 @@ describe('cmaes suggestions', () => {
   it.each([
     { name: 'one at a time', parallel: 1 },
     { name: 'four at a time', parallel: 4 },
-  ])('$name: every value is in bounds and on its grid', ({ parallel }) => {
-    const { history } = drive(ALL_TYPES, { sigma: '0.5' }, 120, (a) => Number(a['uniform']) + Number(a['int']), { parallel });
+    { name: 'a step wider than the box', parallel: 1, sigma: '2' },
+  ])('$name: every value is in bounds and on its grid', ({ parallel, sigma }) => {
+    const { history } = drive(ALL_TYPES, { sigma: sigma ?? '0.5' }, 120, (a) => Number(a['uniform']) + Number(a['int']), { parallel });
     for (const t of history) for (const p of ALL_TYPES) expect(isFeasible(p, t.assignments[p.name] as string), `${p.name}=${t.assignments[p.name]}`).toBe(true);
   });
 
