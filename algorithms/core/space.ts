@@ -101,7 +101,9 @@ export function parseSearchSpace(params: readonly WireParameter[], pathPrefix = 
         if (p.parameterType === 'int') {
           if (!Number.isInteger(min)) issues.push({ path: `${at}.feasibleSpace.min`, message: `must be an integer for an int parameter (min=${fs.min})` });
           if (!Number.isInteger(max)) issues.push({ path: `${at}.feasibleSpace.max`, message: `must be an integer for an int parameter (max=${fs.max})` });
-          if (step !== undefined && (!Number.isInteger(step) || step <= 0)) issues.push({ path: `${at}.feasibleSpace.step`, message: `must be a positive integer for an int parameter (step=${fs.step})` });
+          // Integers are never closer than 1 apart, so a step in (0, 1) means every integer, as Katib's own
+          // services take it (its webhook lets such a step through); a fractional step above 1 has no such reading.
+          if (step !== undefined && step > 1 && !Number.isInteger(step)) issues.push({ path: `${at}.feasibleSpace.step`, message: `must be a whole number for an int parameter (step=${fs.step}); use ${Math.floor(step)} or ${Math.ceil(step)}` });
         }
         if (max < min) issues.push({ path: `${at}.feasibleSpace.max`, message: `must be greater than min (min=${fs.min}, max=${fs.max})` });
         if (step !== undefined && step <= 0) issues.push({ path: `${at}.feasibleSpace.step`, message: `must be greater than 0 (step=${fs.step})` });
@@ -115,7 +117,7 @@ export function parseSearchSpace(params: readonly WireParameter[], pathPrefix = 
           name: p.name,
           min,
           max,
-          step: p.parameterType === 'int' ? (step ?? 1) : step,
+          step: p.parameterType === 'int' ? Math.max(1, step ?? 1) : step,
           distribution: distribution as Distribution,
         });
         return;

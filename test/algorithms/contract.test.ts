@@ -54,9 +54,12 @@ const algorithm = (name: string): AnyAlgorithm => ALGORITHMS[name as keyof typeo
 
 const DISTRIBUTIONS = ['uniform', 'logUniform', 'normal', 'logNormal'] as const;
 
-/** A step for the range [min, max]: a round number or an arbitrary fraction of the width, never wider. */
+/**
+ * A step for the range [min, max]: a round number or an arbitrary fraction of the width, never wider. An int's step
+ * is a whole number or, as Katib's own tests write it, a fraction below 1 (every integer).
+ */
 function stepArb(width: number, integer: boolean): fc.Arbitrary<number | undefined> {
-  if (integer) return fc.option(fc.integer({ min: 1, max: Math.max(1, Math.min(5, width)) }), { nil: undefined });
+  if (integer) return fc.option(fc.oneof(fc.integer({ min: 1, max: Math.max(1, Math.min(5, width)) }), fc.constantFrom(0.01, 0.8)), { nil: undefined });
   const round = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10].filter((s) => s <= width);
   const fraction = fc.integer({ min: 1, max: 60 }).map((k) => width / k);
   return fc.option(round.length > 0 ? fc.oneof(fc.constantFrom(...round), fraction) : fraction, { nil: undefined });

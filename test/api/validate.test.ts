@@ -374,6 +374,11 @@ const rows: Row[] = [
     [{ path: 'spec.parameters[0].feasibleSpace.min', message: 'must be an integer for an int parameter (min=1.5)' }],
   ],
   [
+    'int parameter with a fractional step above 1',
+    (e) => (spec(e).parameters = [{ name: 'lr', parameterType: 'int', feasibleSpace: { min: '1', max: '10', step: '2.5' } }, param(e, 1)]),
+    [{ path: 'spec.parameters[0].feasibleSpace.step', message: 'must be a whole number for an int parameter (step=2.5); use 2 or 3' }],
+  ],
+  [
     'zero step',
     (e) => (param(e, 0).feasibleSpace = { min: '0.01', max: '0.1', step: '0' }),
     [{ path: 'spec.parameters[0].feasibleSpace.step', message: 'must be greater than 0 (step=0)' }],
