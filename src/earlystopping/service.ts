@@ -21,11 +21,18 @@ export interface EarlyStoppingOptions {
   readonly observations?: ObservationStore;
 }
 
-function parse(spec: { algorithm_name: string; algorithm_settings: PbSetting[] } | null | undefined) {
-  const name = spec?.algorithm_name ?? '';
+/**
+ * The request's algorithm and settings. GetEarlyStoppingRules (`unnamedMeansOnly`) takes a request that names no
+ * algorithm as one for the only algorithm offered, as Katib's single-algorithm services do (its medianstop service
+ * never reads the name there); ValidateEarlyStoppingSettings still requires the name.
+ */
+function parse(spec: { algorithm_name: string; algorithm_settings: PbSetting[] } | null | undefined, unnamedMeansOnly = false) {
+  const offered = Object.keys(EARLY_STOPPING_ALGORITHMS);
+  const given = spec?.algorithm_name ?? '';
+  const name = given === '' && unnamedMeansOnly && offered.length === 1 ? (offered[0] as string) : given;
   const algorithm = EARLY_STOPPING_ALGORITHMS[name as keyof typeof EARLY_STOPPING_ALGORITHMS];
   if (!algorithm) {
-    throw new ServiceError(grpc.status.INVALID_ARGUMENT, `spec.earlyStopping.algorithmName: unknown early-stopping algorithm ${JSON.stringify(name)}; this service offers ${Object.keys(EARLY_STOPPING_ALGORITHMS).join(', ')}`);
+    throw new ServiceError(grpc.status.INVALID_ARGUMENT, `spec.earlyStopping.algorithmName: unknown early-stopping algorithm ${JSON.stringify(name)}; this service offers ${offered.join(', ')}`);
   }
   const settings = algorithm.parseSettings(settingsFromPb(spec?.algorithm_settings));
   if (isIssues(settings)) throw new ServiceError(grpc.status.INVALID_ARGUMENT, formatIssues(settings));
@@ -55,7 +62,7 @@ export function addEarlyStoppingService(server: grpc.Server, health: HealthServi
   const clients = new Map<string, DbManagerClient>();
   server.addService(EarlyStopping.service, {
     GetEarlyStoppingRules: unary(async (req: { experiment: PbExperiment | null; trials: PbTrial[]; db_manager_address: string }): Promise<{ early_stopping_rules: PbEarlyStoppingRule[] }> => {
-      const { algorithm, settings } = parse(req.experiment?.spec?.early_stopping);
+      const { algorithm, settings } = parse(req.experiment?.spec?.early_stopping, true);
       const metric = req.experiment?.spec?.objective?.objective_metric_name ?? '';
       let read: (trial: string) => Promise<{ name: string; value: string }[]>;
       if (opts.observations) {

@@ -89,6 +89,15 @@ describe('medianstop over gRPC, reading observations through the DBManager API',
     await expect(client.setTrialStatus('')).rejects.toThrow('trial_name: must not be empty');
   });
 
+  it('takes a rules request that names no algorithm as one for medianstop, its only algorithm; validation still needs the name', async () => {
+    const exp = experiment('minimize');
+    delete exp.spec.earlyStopping;
+    // Katib's own test: two trials that never ran, a DB-manager address that does not resolve, default settings.
+    expect(await client.getRules(exp, [trial('x', 'Running'), trial('y', 'Running')], 'katib-db-manager.kubeflow:6789')).toEqual([]);
+    expect(await client.getRules(exp, [trial('a', 'Succeeded'), trial('b', 'Succeeded'), trial('c', 'Succeeded')], dbAddress())).toEqual([{ name: 'loss', value: String(10 / 3), comparison: 'greater', startStep: 4 }]);
+    await expect(client.validate(exp)).rejects.toThrow('unknown early-stopping algorithm ""; this service offers medianstop');
+  });
+
   it('reports SERVING for manager.v1beta1.EarlyStopping', async () => {
     const { Health } = loadKatibProto();
     const h = new Health(es.address, grpc.credentials.createInsecure()) as unknown as { Check: (req: { service: string }, cb: (e: grpc.ServiceError | null, r: { status: string }) => void) => void; close(): void };
