@@ -235,7 +235,8 @@ function trial(r: WireReader, end: number, objectiveMetric: string): TrialRecord
     else r.skip(tag & 7, field);
   }
   if (r.pos !== end) r.fail('field past the end of its trial');
-  t.objective = t.metrics[objectiveMetric];
+  // Own keys only: an objective named `constructor` must not read Object.prototype's.
+  t.objective = Object.hasOwn(t.metrics, objectiveMetric) ? t.metrics[objectiveMetric] : undefined;
   Object.freeze(t.assignments);
   Object.freeze(t.metrics);
   Object.freeze(t.labels);

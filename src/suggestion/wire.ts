@@ -123,7 +123,7 @@ export function trialFromPb(t: PbTrial, objectiveMetric: string): TrialRecord {
     name: t.name,
     assignments: settingsFromPb(t.spec?.parameter_assignments?.assignments),
     status: CONDITION_TO_STATE[t.status?.condition ?? 'CREATED'] ?? 'pending',
-    objective: metrics[objectiveMetric],
+    objective: Object.hasOwn(metrics, objectiveMetric) ? metrics[objectiveMetric] : undefined,
     metrics,
     labels: { ...(t.spec?.labels ?? {}) },
   };

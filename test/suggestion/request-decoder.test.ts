@@ -88,6 +88,12 @@ describe('GetSuggestionsRequest decoder of the service', () => {
     expect(decodeGetSuggestionsRequest(buf)).toEqual(plain(buf));
   });
 
+  it.each(['constructor', 'toString', '__proto__'])('reads an objective metric named %s only from the trial\'s own metrics', (metric) => {
+    const buf = encode({ experiment: experiment(metric), trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [[metric, '0.5']]), trial('t1', 'RUNNING', [['lr', '0.02']], [])], current_request_number: 1, total_request_number: 3 });
+    expect(decodeGetSuggestionsRequest(buf).history.map((t) => t.objective)).toEqual([0.5, undefined]);
+    expect(plain(buf).history.map((t) => t.objective)).toEqual([0.5, undefined]);
+  });
+
   it('follows protobufjs on concatenated messages: repeated fields append, a later singular field replaces', () => {
     const a = encode({ experiment: experiment('acc', [{ name: 'sigma', value: '0.2' }]), trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [['acc', '1']])], current_request_number: 1, total_request_number: 1 });
     const b = encode({ experiment: experiment('loss'), trials: [trial('t1', 'FAILED', [['lr', '0.02']], [['loss', '2']])], current_request_number: 3, total_request_number: 0 });
