@@ -57,9 +57,12 @@ export function prepare(exp: PbExperiment | null, allowed: readonly string[] | u
     throw invalid([{ path: 'spec.algorithm.algorithmName', message: `unknown algorithm ${JSON.stringify(name)}; this service offers ${offered.join(', ')}` }]);
   }
   const wireParameters = parametersFromPb(exp?.spec?.parameter_specs?.parameters ?? []);
-  const parsed = validating && wireParameters.length === 0 ? ([] as SearchSpace) : parseSearchSpace(wireParameters);
-  if (parsed.length > 0 && isIssues(parsed)) throw invalid(parsed);
-  const space = parsed as SearchSpace;
+  let space: SearchSpace = [];
+  if (!validating || wireParameters.length > 0) {
+    const parsed = parseSearchSpace(wireParameters);
+    if (isIssues(parsed)) throw invalid(parsed);
+    space = parsed;
+  }
   const raw = settingsFromPb(exp?.spec?.algorithm?.algorithm_settings);
   const maxTrials = exp?.spec?.max_trial_count ?? 0;
   const settings = algorithm.parseSettings(raw, {
