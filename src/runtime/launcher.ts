@@ -15,6 +15,8 @@ export interface RunFile {
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** The uid of the trial the folder belongs to (absent in folders written before it was recorded). */
+  readonly uid?: string;
 }
 
 export interface ExitFile {
@@ -29,6 +31,25 @@ function writeAtomic(file: string, data: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(data));
   fs.renameSync(tmp, file);
+}
+
+/** Where a trial's folder is moved once a later trial of the same name takes the folder (see local.ts). */
+export function orphanedDir(dir: string, uid: string): string {
+  return `${dir}.orphaned-${uid}`;
+}
+
+/**
+ * The folder the trial now lives in: `dir` while its run.json still names the trial's uid, else where it was moved
+ * aside, so that a launcher that outlived its trial's store never writes into a newer trial's folder.
+ */
+function currentDir(dir: string, uid: string | undefined): string {
+  if (uid === undefined) return dir;
+  try {
+    const now = (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunFile).uid;
+    return now === uid ? dir : orphanedDir(dir, uid);
+  } catch {
+    return orphanedDir(dir, uid);
+  }
 }
 
 export function isAlive(pid: number): boolean {
@@ -67,8 +88,9 @@ function main(dir: string): void {
   const finish = (exit: Omit<ExitFile, 'finishedAt'>): void => {
     if (done) return;
     done = true;
-    writeAtomic(path.join(dir, 'exit.json'), { ...exit, finishedAt: new Date().toISOString() });
-    fs.rmSync(path.join(dir, 'launcher.lock'), { force: true });
+    const home = currentDir(dir, run.uid);
+    writeAtomic(path.join(home, 'exit.json'), { ...exit, finishedAt: new Date().toISOString() });
+    fs.rmSync(path.join(home, 'launcher.lock'), { force: true });
     process.exit(0);
   };
   const child = spawn(run.command, [...run.args], { cwd: run.cwd, env: { ...run.env }, stdio: ['ignore', out, out] });

@@ -6,6 +6,10 @@
  * (File collector), stored in the ObservationStore with offset-based batch ids (re-reading after a restart never
  * duplicates), and checked against the trial's early-stopping rules.
  *
+ * A folder belongs to one trial: run.json records the trial's uid. A folder of the same name left by an earlier
+ * trial (a store that was removed while its trials folder stayed, say) is moved aside to `<trial>.orphaned-<uid>`
+ * instead of being adopted, so a new trial never inherits an old one's outcome.
+ *
  * GPUs: given a list of device ids, a trial requesting `nvidia.com/gpu: N` gets N ids of its own through
  * CUDA_VISIBLE_DEVICES; trials that don't fit wait (phase `pending`).
  */
@@ -20,7 +24,7 @@ import { EarlyStoppingTracker } from '../collector/rules.js';
 import { checkpointPlan } from '../../algorithms/pbt/index.js';
 import type { MetricLogEntry, ObservationStore } from '../store/store.js';
 import type { ExitFile, RunFile } from './launcher.js';
-import { isAlive } from './launcher.js';
+import { isAlive, orphanedDir } from './launcher.js';
 import type { RunObservation, TrialRuntime } from './runtime.js';
 
 export interface LocalRuntimeOptions {
@@ -119,6 +123,8 @@ export class LocalRuntime implements TrialRuntime {
   private readonly tails = new Map<string, Tail>();
   private readonly listeners = new Set<(e: { namespace: string; name: string }) => void>();
   private readonly gpuOwners = new Map<string, string>();
+  /** Trials (by key and uid) whose folder was checked to be theirs in this process. */
+  private readonly claimed = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private polling = false;
 
@@ -139,6 +145,20 @@ export class LocalRuntime implements TrialRuntime {
 
   private key(trial: Trial): string {
     return `${trial.metadata.namespace ?? 'default'}/${trial.metadata.name}`;
+  }
+
+  /**
+   * Returns the trial's folder after making sure it is this trial's: one whose run.json names another uid is moved
+   * aside (see the module comment). A folder without a recorded uid, or a trial without one, is taken as it is.
+   */
+  private ownDir(trial: Trial): string {
+    const dir = this.trialDir(trial);
+    const uid = trial.metadata.uid;
+    if (!uid || this.claimed.has(`${this.key(trial)}/${uid}`)) return dir;
+    const owner = readJson<RunFile>(path.join(dir, 'run.json'))?.uid;
+    if (owner !== undefined && owner !== uid) fs.renameSync(dir, orphanedDir(dir, owner));
+    this.claimed.add(`${this.key(trial)}/${uid}`);
+    return dir;
   }
 
   private cwdOf(exp: Experiment): string {
@@ -181,7 +201,7 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async start(exp: Experiment, trial: Trial): Promise<void | 'pending'> {
-    const dir = this.trialDir(trial);
+    const dir = this.ownDir(trial);
     if (fs.existsSync(path.join(dir, 'exit.json'))) return;
     const launcher = readJson<{ pid: number }>(path.join(dir, 'launcher.json'));
     if (launcher && isAlive(launcher.pid)) {
@@ -218,7 +238,7 @@ export class LocalRuntime implements TrialRuntime {
       }
       const [command, ...args] = argv;
       if (command === undefined) throw new Error(`trial ${trial.metadata.name}: the primary container has no command or args to run`);
-      run = { command, args, env, cwd: this.cwdOf(exp) };
+      run = { command, args, env, cwd: this.cwdOf(exp), ...(trial.metadata.uid ? { uid: trial.metadata.uid } : {}) };
       fs.writeFileSync(runFile, JSON.stringify(run, null, 2));
     }
     const { file } = this.metricsFile(exp, trial);
@@ -357,7 +377,7 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async observe(exp: Experiment, trial: Trial): Promise<RunObservation> {
-    const dir = this.trialDir(trial);
+    const dir = this.ownDir(trial);
     const exit = readJson<ExitFile>(path.join(dir, 'exit.json'));
     const stop = readJson<StopFile>(path.join(dir, 'stop.json'));
     const launcher = readJson<{ pid: number; startedAt: string }>(path.join(dir, 'launcher.json'));
@@ -397,7 +417,7 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async stop(_exp: Experiment, trial: Trial, reason: 'killed' | 'early-stopped', message?: string): Promise<void> {
-    const dir = this.trialDir(trial);
+    const dir = this.ownDir(trial);
     if (!fs.existsSync(dir) || fs.existsSync(path.join(dir, 'exit.json'))) {
       if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, 'stop.json')) && !fs.existsSync(path.join(dir, 'exit.json'))) {
         fs.writeFileSync(path.join(dir, 'stop.json'), JSON.stringify({ reason, message }));

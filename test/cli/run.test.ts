@@ -66,6 +66,21 @@ describe('katib run (the CLI binary, end to end)', () => {
     expect(res.stderr).toMatch(/epoch=3 loss=/);
   });
 
+  it('runs a trial afresh when a removed store left a folder of its name, and moves that folder aside', async () => {
+    const dir = scratch();
+    const failing = writeExperiment(dir, { maxTrialCount: 2, parallelTrialCount: 1, maxFailedTrialCount: 1, command: ['node', 'trial.js', '--x=${trialParameters.x}', '--y=${trialParameters.y}', '--fail=3'] });
+    expect((await runKatib(['run', failing, '--quiet'], dir)).code).toBe(1);
+    const old = JSON.parse(fs.readFileSync(path.join(dir, '.katib/trials/default/cli-test-1/run.json'), 'utf8')) as { uid: string };
+    fs.rmSync(path.join(dir, '.katib/katib.db'));
+    const passing = writeExperiment(dir, { maxTrialCount: 2, parallelTrialCount: 1, maxFailedTrialCount: 1 });
+    const res = await runKatib(['run', passing, '--quiet'], dir);
+    expect(res.stdout).toContain('Experiment cli-test Succeeded: ExperimentMaxTrialsReached');
+    expect(res.code).toBe(0);
+    const moved = path.join(dir, `.katib/trials/default/cli-test-1.orphaned-${old.uid}`);
+    expect(JSON.parse(fs.readFileSync(path.join(moved, 'exit.json'), 'utf8'))).toMatchObject({ code: 3 });
+    expect(fs.readFileSync(path.join(dir, '.katib/trials/default/cli-test-1/run.json'), 'utf8')).not.toContain(old.uid);
+  });
+
   it('marks a trial MetricsUnavailable when it exits 0 without the objective metric', async () => {
     const dir = scratch();
     const file = writeExperiment(dir, { metric: 'val_loss', maxTrialCount: 1, parallelTrialCount: 1, maxFailedTrialCount: 1 });
