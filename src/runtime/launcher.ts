@@ -33,9 +33,12 @@ function writeAtomic(file: string, data: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-/** Where a trial's folder is moved once a later trial of the same name takes the folder (see local.ts). */
-export function orphanedDir(dir: string, uid: string): string {
-  return `${dir}.orphaned-${uid}`;
+/**
+ * Where a trial's folder (or PBT checkpoint folder) is moved once a later trial of the same name takes its place
+ * (see local.ts); `tag` is the earlier trial's uid, or a time stamp where it is not known.
+ */
+export function orphanedDir(dir: string, tag: string): string {
+  return `${dir}.orphaned-${tag}`;
 }
 
 /**

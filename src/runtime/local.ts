@@ -253,7 +253,10 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   /**
-   * For PBT trials: the trial's checkpoint folder, created and seeded with a copy of its parent's folder (once).
+   * For PBT trials: the trial's checkpoint folder, created and seeded with a copy of its parent's folder. Called
+   * only before the trial's first launch (run.json not yet written), so a folder already there is no checkpoint of
+   * this trial: an earlier trial of the same name left it (its store was removed), or a start was interrupted right
+   * after the copy. It is moved aside like an orphaned trial folder and the trial starts from its parent's.
    * Undefined for other algorithms.
    */
   private prepareCheckpoint(exp: Experiment, trial: Trial): { folder: string; mountPath: string } | undefined {
@@ -263,13 +266,12 @@ export class LocalRuntime implements TrialRuntime {
     const root = this.opts.checkpointRoot ?? path.join(this.opts.root, '..', 'checkpoints');
     const plan = checkpointPlan(exp.metadata.name, { name: trial.metadata.name, labels: trial.spec.labels ?? trial.metadata.labels ?? {} });
     const folder = path.join(root, plan.folder);
-    if (!fs.existsSync(folder)) {
-      const parent = plan.copyFrom === undefined ? undefined : path.join(root, plan.copyFrom);
-      fs.rmSync(`${folder}.tmp`, { recursive: true, force: true });
-      if (parent !== undefined && fs.existsSync(parent)) fs.cpSync(parent, `${folder}.tmp`, { recursive: true });
-      else fs.mkdirSync(`${folder}.tmp`, { recursive: true });
-      fs.renameSync(`${folder}.tmp`, folder);
-    }
+    if (fs.existsSync(folder)) fs.renameSync(folder, orphanedDir(folder, `${Date.now()}`));
+    const parent = plan.copyFrom === undefined ? undefined : path.join(root, plan.copyFrom);
+    fs.rmSync(`${folder}.tmp`, { recursive: true, force: true });
+    if (parent !== undefined && fs.existsSync(parent)) fs.cpSync(parent, `${folder}.tmp`, { recursive: true });
+    else fs.mkdirSync(`${folder}.tmp`, { recursive: true });
+    fs.renameSync(`${folder}.tmp`, folder);
     return { folder, mountPath: mountPath.replace(/\/+$/, '') };
   }
 

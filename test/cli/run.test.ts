@@ -214,6 +214,18 @@ describe('katib run (the CLI binary, end to end)', () => {
       expect(out).toContain('resumed from checkpoint at step 4');
       expect(out).toContain('step=5 ');
     }
+
+    // The store removed, the same experiment again: its first generation starts from scratch, not from the
+    // checkpoints the earlier trials of the same names left.
+    fs.rmSync(path.join(dir, '.katib/katib.db'));
+    fs.writeFileSync(path.join(dir, 'pbt.yaml'), text.replace('maxTrialCount: 12', 'maxTrialCount: 4'));
+    expect((await runKatib(['run', 'pbt.yaml', '--quiet'], dir)).code).toBe(0);
+    const again = (JSON.parse((await runKatib(['get', 'trials', 'pbt-toy', '-o', 'json'], dir)).stdout) as List<Trial>).items;
+    expect(again).toHaveLength(4);
+    for (const t of again) {
+      expect(t.spec.labels?.['pbt.suggestion.katib.kubeflow.org/generation']).toBe('0');
+      expect(fs.readFileSync(path.join(dir, '.katib/trials/default', t.metadata.name, 'output.log'), 'utf8')).not.toContain('resumed from checkpoint');
+    }
   });
 
   it('get, describe and delete', async () => {
