@@ -154,10 +154,11 @@ export class LocalRuntime implements TrialRuntime {
   private ownDir(trial: Trial): string {
     const dir = this.trialDir(trial);
     const uid = trial.metadata.uid;
-    if (!uid || this.claimed.has(`${this.key(trial)}/${uid}`)) return dir;
+    const claim = `${this.key(trial)}/${uid}`;
+    if (!uid || this.claimed.has(claim)) return dir;
     const owner = readJson<RunFile>(path.join(dir, 'run.json'))?.uid;
     if (owner !== undefined && owner !== uid) fs.renameSync(dir, orphanedDir(dir, owner));
-    this.claimed.add(`${this.key(trial)}/${uid}`);
+    this.claimed.add(claim);
     return dir;
   }
 
