@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors.js';
 import { sqlitePath } from '../controller/embedded.js';
 import { experimentState, formatValue, printObject, table, trialTable, type OutputFormat } from './format.js';
 import { trialObjective } from '../controller/status.js';
+import { removeLocalRuns } from '../runtime/local.js';
 import YAML from 'yaml';
 
 function openStore(url: string): SqliteStore {
@@ -96,13 +97,13 @@ export async function deleteExperiment(name: string, o: { store: string; db?: st
   const observations = await openObservationStore(o.db ?? `sqlite:${file}`);
   try {
     const key = { namespace: o.namespace, name };
+    const exp = await store.getExperiment(key);
     const trials = await store.listTrials(key);
     const existed = await store.deleteExperiment(key);
-    if (!existed) throw new NotFoundError('experiment', `${o.namespace}/${name}`);
-    for (const t of trials) {
-      await observations.delete(t.metadata.name);
-      fs.rmSync(path.join(path.dirname(file), 'trials', o.namespace, t.metadata.name), { recursive: true, force: true });
-    }
+    if (!exp || !existed) throw new NotFoundError('experiment', `${o.namespace}/${name}`);
+    for (const t of trials) await observations.delete(t.metadata.name);
+    // The folders openEmbedded's LocalRuntime keeps beside the store file.
+    removeLocalRuns({ root: path.join(path.dirname(file), 'trials') }, exp, trials);
     out.write(`experiment ${name} deleted (${trials.length} trials)\n`);
     return 0;
   } finally {

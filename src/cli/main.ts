@@ -112,7 +112,7 @@ export async function runCli(argv: readonly string[], io: { stdout: NodeJS.Write
 
   program
     .command('delete')
-    .description('delete an experiment, its trials, their folders and observation logs')
+    .description('delete an experiment, its trials, their folders (checkpoints and folders moved aside included) and observation logs')
     .argument('<kind>', 'experiment')
     .argument('<name>', 'experiment name')
     .addOption(storeOption())

@@ -8,7 +8,8 @@
  *
  * A folder belongs to one trial: run.json records the trial's uid. A folder of the same name left by an earlier
  * trial (a store that was removed while its trials folder stayed, say) is moved aside to `<trial>.orphaned-<uid>`
- * instead of being adopted, so a new trial never inherits an old one's outcome.
+ * instead of being adopted, so a new trial never inherits an old one's outcome. Deleting the experiment removes
+ * those folders with the trial's own (removeLocalRuns).
  *
  * GPUs: given a list of device ids, a trial requesting `nvidia.com/gpu: N` gets N ids of its own through
  * CUDA_VISIBLE_DEVICES; trials that don't fit wait (phase `pending`).
@@ -109,6 +110,58 @@ export function tailLines(file: string, n = 10): string[] {
     return [];
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Where a LocalRuntime keeps its folders; `checkpointRoot` defaults to `<root>/../checkpoints`. */
+export interface LocalFolders {
+  readonly root: string;
+  readonly checkpointRoot?: string;
+}
+
+/**
+ * A trial's PBT checkpoint folder and the path its command names it by (`suggestion_trial_dir`); undefined for
+ * experiments of other algorithms or without that setting.
+ */
+function checkpointOf(folders: LocalFolders, exp: Experiment, trial: Trial): { folder: string; mountPath: string; copyFrom: string | undefined } | undefined {
+  if (exp.spec.algorithm?.algorithmName !== 'pbt') return undefined;
+  const mountPath = exp.spec.algorithm.algorithmSettings?.find((s) => s.name === 'suggestion_trial_dir')?.value;
+  if (!mountPath) return undefined;
+  const root = folders.checkpointRoot ?? path.join(folders.root, '..', 'checkpoints');
+  const plan = checkpointPlan(exp.metadata.name, { name: trial.metadata.name, labels: trial.spec.labels ?? trial.metadata.labels ?? {} });
+  return { folder: path.join(root, plan.folder), mountPath: mountPath.replace(/\/+$/, ''), copyFrom: plan.copyFrom === undefined ? undefined : path.join(root, plan.copyFrom) };
+}
+
+/**
+ * Removes `dir` and the folders moved aside from it (`orphanedDir(dir, tag)`). A sibling counts only when its name
+ * is `dir`'s own followed at once by the orphaned suffix, so `exp-10.orphaned-…` is not taken for `exp-1`'s.
+ */
+function removeWithOrphans(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const parent = path.dirname(dir);
+  const prefix = orphanedDir(path.basename(dir), '');
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+}
+
+/**
+ * Removes what local runs of `trials` left on disk: each trial's folder, its PBT checkpoint folder, and the folders
+ * of either that a later trial of the same name moved aside. Called when an experiment is deleted (`katib delete
+ * experiment`), after it left the store; missing folders are skipped. Folders of other trials are never touched, even
+ * where one trial's name starts with another's.
+ */
+export function removeLocalRuns(folders: LocalFolders, exp: Experiment, trials: readonly Trial[]): void {
+  for (const trial of trials) {
+    removeWithOrphans(path.join(folders.root, trial.metadata.namespace ?? exp.metadata.namespace ?? 'default', trial.metadata.name));
+    const checkpoint = checkpointOf(folders, exp, trial);
+    if (!checkpoint) continue;
+    removeWithOrphans(checkpoint.folder);
+    fs.rmSync(`${checkpoint.folder}.tmp`, { recursive: true, force: true }); // a copy from the parent cut short
   }
 }
 
@@ -261,19 +314,15 @@ export class LocalRuntime implements TrialRuntime {
    * Undefined for other algorithms.
    */
   private prepareCheckpoint(exp: Experiment, trial: Trial): { folder: string; mountPath: string } | undefined {
-    if (exp.spec.algorithm?.algorithmName !== 'pbt') return undefined;
-    const mountPath = exp.spec.algorithm.algorithmSettings?.find((s) => s.name === 'suggestion_trial_dir')?.value;
-    if (!mountPath) return undefined;
-    const root = this.opts.checkpointRoot ?? path.join(this.opts.root, '..', 'checkpoints');
-    const plan = checkpointPlan(exp.metadata.name, { name: trial.metadata.name, labels: trial.spec.labels ?? trial.metadata.labels ?? {} });
-    const folder = path.join(root, plan.folder);
+    const checkpoint = checkpointOf(this.opts, exp, trial);
+    if (!checkpoint) return undefined;
+    const { folder, mountPath, copyFrom: parent } = checkpoint;
     if (fs.existsSync(folder)) fs.renameSync(folder, orphanedDir(folder, `${Date.now()}`));
-    const parent = plan.copyFrom === undefined ? undefined : path.join(root, plan.copyFrom);
     fs.rmSync(`${folder}.tmp`, { recursive: true, force: true });
     if (parent !== undefined && fs.existsSync(parent)) fs.cpSync(parent, `${folder}.tmp`, { recursive: true });
     else fs.mkdirSync(`${folder}.tmp`, { recursive: true });
     fs.renameSync(`${folder}.tmp`, folder);
-    return { folder, mountPath: mountPath.replace(/\/+$/, '') };
+    return { folder, mountPath };
   }
 
   private ensureTail(exp: Experiment, trial: Trial): Tail {
@@ -450,7 +499,7 @@ export class LocalRuntime implements TrialRuntime {
 
   async remove(_exp: Experiment, trial: Trial): Promise<void> {
     this.tails.delete(this.key(trial));
-    fs.rmSync(this.trialDir(trial), { recursive: true, force: true });
+    removeWithOrphans(this.trialDir(trial));
   }
 
   onChange(listener: (experiment: { namespace: string; name: string }) => void): () => void {

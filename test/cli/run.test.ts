@@ -226,6 +226,16 @@ describe('katib run (the CLI binary, end to end)', () => {
       expect(t.spec.labels?.['pbt.suggestion.katib.kubeflow.org/generation']).toBe('0');
       expect(fs.readFileSync(path.join(dir, '.katib/trials/default', t.metadata.name, 'output.log'), 'utf8')).not.toContain('resumed from checkpoint');
     }
+
+    // Deleting it removes its trials' checkpoint folders and those moved aside, and nothing of the earlier trials
+    // that are no longer in the store (pbt-toy-10 starts with pbt-toy-1, but is not this experiment's).
+    const checkpoints = path.join(dir, '.katib/checkpoints/pbt-toy');
+    const mine = new Set(again.map((t) => t.metadata.name));
+    const before = fs.readdirSync(checkpoints);
+    expect(before.filter((n) => n.includes('.orphaned-'))).toHaveLength(again.length);
+    expect(before).toContain('pbt-toy-10');
+    expect((await runKatib(['delete', 'experiment', 'pbt-toy'], dir)).code).toBe(0);
+    expect(fs.readdirSync(checkpoints).sort()).toEqual(before.filter((n) => !mine.has(n.replace(/\.orphaned-.*$/, ''))).sort());
   });
 
   it('get, describe and delete', async () => {
@@ -237,9 +247,15 @@ describe('katib run (the CLI binary, end to end)', () => {
     const describe = await runKatib(['describe', 'experiment', 'cli-test'], dir);
     expect(describe.stdout).toContain('Status:       Succeeded');
     expect(describe.stdout).toContain('ExperimentMaxTrialsReached');
+    // Folders a removed store's trials of the same names left, moved aside (one of them, as the runtime does), and
+    // folders of other trials whose names merely start with this experiment's trial names.
+    const trials = path.join(dir, '.katib/trials');
+    const planted = ['default/cli-test-1.orphaned-old-uid', 'default/cli-test-2.orphaned-1700000000000', 'default/cli-test-10.orphaned-x', 'default/cli-test-1-1.orphaned-y', 'default/cli-test-10', 'other/cli-test-1.orphaned-z'];
+    for (const p of planted) fs.mkdirSync(path.join(trials, p), { recursive: true });
     const del = await runKatib(['delete', 'experiment', 'cli-test'], dir);
     expect(del.stdout).toContain('experiment cli-test deleted (2 trials)');
-    expect(fs.existsSync(path.join(dir, '.katib/trials/default/cli-test-1'))).toBe(false);
+    expect(fs.readdirSync(path.join(trials, 'default')).sort()).toEqual(['cli-test-1-1.orphaned-y', 'cli-test-10', 'cli-test-10.orphaned-x']);
+    expect(fs.readdirSync(path.join(trials, 'other'))).toEqual(['cli-test-1.orphaned-z']);
     const gone = await runKatib(['describe', 'experiment', 'cli-test'], dir);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain('experiment "default/cli-test" not found');
