@@ -8,6 +8,23 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * `record[key]` when it is the record's own property, else undefined. For keys the user names (metrics, parameters,
+ * settings): `constructor` or `toString` is then never read from Object.prototype.
+ */
+export function ownValue<V>(record: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/**
+ * Sets `record[key]` as an own, enumerable property, `__proto__` included: assigning that key would set the
+ * prototype instead (or do nothing for a non-object), so the key would be lost.
+ */
+export function setOwn<V>(record: Record<string, V>, key: string, value: V): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+}
+
 /** A list whose every element is a string. */
 export function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');

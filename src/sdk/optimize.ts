@@ -16,6 +16,7 @@
  */
 import type { TrialRecord, TrialState } from '../../algorithms/core/algorithm.js';
 import type { StopRule } from '../../algorithms/earlystopping/index.js';
+import { ownValue, setOwn } from '../api/guards.js';
 import { ValidationError } from '../errors.js';
 import { optimizeOnCluster } from './cluster/client.js';
 import type { ClusterOptimizeOptions, ClusterStudyResult, ExperimentRef } from './cluster/types.js';
@@ -183,7 +184,7 @@ class StudyRunner {
   }
 
   private recordOf(e: Entry): TrialRecord {
-    return { name: e.name, assignments: e.assignments, status: STATE_OF[e.status], objective: e.metrics[this.o.metric], metrics: e.metrics, labels: e.labels };
+    return { name: e.name, assignments: e.assignments, status: STATE_OF[e.status], objective: ownValue(e.metrics, this.o.metric), metrics: e.metrics, labels: e.labels };
   }
 
   /** Adds a finished entry to the counts, the best trial and the early-stopping input. */
@@ -197,7 +198,7 @@ class StudyRunner {
         this.succeeded++;
         const log: number[] = [];
         for (const r of e.reports) {
-          const v = r.metrics[this.o.metric];
+          const v = ownValue(r.metrics, this.o.metric);
           if (v !== undefined) log.push(v);
         }
         this.succeededLogs.push(log);
@@ -261,7 +262,7 @@ class StudyRunner {
             this.suggestionCount++;
             const number = this.entries.length + 1;
             const assignments: Record<string, string> = {};
-            for (const a of s.assignments) assignments[a.name] = a.value;
+            for (const a of s.assignments) setOwn(assignments, a.name, a.value);
             started.push(
               this.entryOf({
                 number,
@@ -424,15 +425,18 @@ class StudyRunner {
     return finished;
   }
 
-  /** Each metric reduced over the reports by its strategy; non-finite values are skipped, as Katib's collector does. */
+  /**
+   * Each metric reduced over the reports by its strategy; non-finite values are skipped, as Katib's collector does.
+   * Metric names are the user's: they are read and set as own keys (see ownValue), here and in conclude().
+   */
   private reduceReports(reports: readonly TrialReport[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of reports) {
       for (const [name, v] of Object.entries(r.metrics)) {
         if (!Number.isFinite(v)) continue;
-        const prev = out[name];
+        const prev = ownValue(out, name);
         const strategy = this.o.strategyOf(name);
-        if (prev === undefined || strategy === 'latest' || (strategy === 'min' ? v < prev : v > prev)) out[name] = v;
+        if (prev === undefined || strategy === 'latest' || (strategy === 'min' ? v < prev : v > prev)) setOwn(out, name, v);
       }
     }
     return out;
@@ -451,7 +455,7 @@ class StudyRunner {
       const returned = outcome.value;
       let problem: string | undefined;
       if (typeof returned === 'number') {
-        if (Number.isFinite(returned)) metrics[metric] = returned;
+        if (Number.isFinite(returned)) setOwn(metrics, metric, returned);
         else problem = `the objective returned ${returned} for ${metric}`;
       } else if (isPlainRecord(returned)) {
         for (const [name, v] of Object.entries(returned)) {
@@ -459,20 +463,20 @@ class StudyRunner {
             e.status = 'Failed';
             e.message = `the objective returned a non-number for metric ${JSON.stringify(name)} (${name}=${JSON.stringify(v)}); return numbers only`;
             e.metrics = metrics;
-            e.value = metrics[metric];
+            e.value = ownValue(metrics, metric);
             return;
           }
-          if (Number.isFinite(v)) metrics[name] = v;
+          if (Number.isFinite(v)) setOwn(metrics, name, v);
           else if (name === metric) problem = `the objective returned ${v} for ${metric}`;
         }
       } else if (returned !== undefined) {
         e.status = 'Failed';
         e.message = `the objective returned ${typeof returned === 'string' ? JSON.stringify(returned) : `a ${typeof returned}`}; return a number, a record of metrics, or nothing after trial.report()`;
         e.metrics = metrics;
-        e.value = metrics[metric];
+        e.value = ownValue(metrics, metric);
         return;
       }
-      if (metrics[metric] === undefined) {
+      if (ownValue(metrics, metric) === undefined) {
         e.status = 'MetricsUnavailable';
         e.message =
           problem ??
@@ -485,7 +489,7 @@ class StudyRunner {
       }
     }
     e.metrics = metrics;
-    e.value = metrics[metric];
+    e.value = ownValue(metrics, metric);
   }
 
   private resultOf(e: Entry): TrialResult {

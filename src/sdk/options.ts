@@ -8,6 +8,7 @@ import type { Issue } from '../../algorithms/core/issues.js';
 import { isIssues } from '../../algorithms/core/issues.js';
 import { parseSearchSpace, type SearchSpace } from '../../algorithms/core/space.js';
 import { ALGORITHMS, findAlgorithm } from '../../algorithms/index.js';
+import { ownValue, setOwn } from '../api/guards.js';
 import { ValidationError } from '../errors.js';
 import { planEarlyStopping, type EarlyStoppingPlan } from './early-stopping.js';
 import { checkSearchParameter, toWireParameters, type SearchSpaceMap } from './search.js';
@@ -135,7 +136,7 @@ function settingsRecord(v: unknown, path: string, issues: Issue[]): Record<strin
     return raw;
   }
   for (const [name, value] of Object.entries(v)) {
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) raw[name] = String(value);
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) setOwn(raw, name, String(value));
     else issues.push({ path: `${path}[${name}]`, message: `must be a string, finite number or boolean (${name}=${fmt(value)})` });
   }
   return raw;
@@ -225,7 +226,7 @@ export function resolveStudyOptions(o: Record<string, unknown>, issues: Issue[])
     else
       for (const [name, s] of Object.entries(ms)) {
         if (!(METRIC_STRATEGIES as readonly unknown[]).includes(s)) issues.push({ path: `metricStrategies.${name}`, message: `must be one of ${METRIC_STRATEGIES.join(', ')} (${name}=${fmt(s)})` });
-        else strategies[name] = s as MetricStrategy;
+        else setOwn(strategies, name, s as MetricStrategy);
       }
   }
   const defaultStrategy: MetricStrategy = goal === 'maximize' ? 'max' : 'min';
@@ -274,7 +275,7 @@ export function resolveStudyOptions(o: Record<string, unknown>, issues: Issue[])
     goal,
     additionalMetrics,
     strategies,
-    strategyOf: (m) => strategies[m] ?? defaultStrategy,
+    strategyOf: (m) => ownValue(strategies, m) ?? defaultStrategy,
     goalValue: goalValue as number | undefined,
     algorithmName: algorithmName as string,
     algorithm: algorithm as AnyAlgorithm,

@@ -10,6 +10,7 @@
  */
 import type { Issue } from '../../algorithms/core/issues.js';
 import type { Distribution, WireParameter } from '../../algorithms/core/space.js';
+import { ownValue, setOwn } from '../api/guards.js';
 import type { ParameterSpec } from '../api/types.js';
 import { ValidationError } from '../errors.js';
 
@@ -321,7 +322,7 @@ export function paramsDecoder<M extends SearchSpaceMap>(parameters: M): (assignm
   });
   return (assignments) => {
     const out: Record<string, number | string> = {};
-    for (const [name, decode] of decoders) out[name] = decode(assignments[name] ?? '');
+    for (const [name, decode] of decoders) setOwn(out, name, decode(ownValue(assignments, name) ?? ''));
     return out as ParamsOf<M>;
   };
 }

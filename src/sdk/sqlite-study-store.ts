@@ -14,6 +14,7 @@
  */
 import { type SqliteDatabase, type SqliteStatement, type SqliteTransaction } from '../store/sqlite-driver.js';
 import type { Issue } from '../../algorithms/core/issues.js';
+import { setOwn } from '../api/guards.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { openSqliteFile } from '../store/sqlite.js';
 import type { LoadedStudy, StoredTrial, StudyBatch, StudyFingerprint, StudyStore } from './study-store.js';
@@ -198,7 +199,7 @@ export class SqliteStudyStore implements StudyStore {
         if (!list) reports.set(r.trial, (list = []));
         list.push({ step: r.step, metrics: current.metrics, time: new Date(r.time) });
       }
-      current.metrics[r.metric] = r.value ?? Number.NaN;
+      setOwn(current.metrics, r.metric, r.value ?? Number.NaN);
     }
     return rows.map((r) => ({
       number: r.number,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DefaultConditions } from '../../src/api/defaults.js';
-import type { Experiment } from '../../src/api/types.js';
+import { API_VERSION, type Experiment, type Trial } from '../../src/api/types.js';
 import {
   deleteExperiment,
   ExperimentExistsError,
@@ -30,6 +30,7 @@ import {
 } from '../../src/index.js';
 import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
 import { SuggestionClient } from '../../src/suggestion/client.js';
+import { toTrialResult } from '../../src/sdk/cluster/results.js';
 import { usingRealCluster } from '../support/kube-test-cluster.js';
 import { connectCluster, startManager, waitUntil, type ClusterHarness } from '../controller/cluster-support.js';
 
@@ -317,6 +318,7 @@ describe('optimize({ trainJob }) options', () => {
     { name: 'bad numNodes', patch: trainer({ numNodes: 0 }), want: ['trainJob.trainer.numNodes: must be an integer >= 1 (numNodes=0)'] },
     { name: 'unknown trainer key', patch: trainer({ gpus: 1 }), want: ['trainJob.trainer.gpus: unknown option "gpus"; known options: image, command, args, env, numNodes, resourcesPerNode'] },
     { name: 'an in-process option', patch: { store: 'memory' }, want: ['store: is an option of optimize() in process, not on a cluster (trainJob is given); the Experiment is stored by the cluster; remove store'] },
+    { name: 'an unknown option that Object.prototype names', patch: { constructor: 1 }, want: ['constructor: unknown option "constructor"; known options: '] },
     {
       name: 'a bad experiment name (the Experiment validator, under the option)',
       patch: { experimentName: 'Bad_Name' },
@@ -402,5 +404,44 @@ describe('optimize({ trainJob }) options', () => {
       vi.unstubAllEnvs();
       fs.rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cluster results', () => {
+  // Metric and parameter names are the user's: one that Object.prototype also names stays a plain key.
+  it('reads metrics and parameters named constructor or __proto__ from the trial, not from Object.prototype', () => {
+    const exp: Experiment = {
+      apiVersion: API_VERSION,
+      kind: 'Experiment',
+      metadata: { name: 'e', namespace: 'ns' },
+      spec: {
+        objective: { type: 'minimize', objectiveMetricName: 'constructor', additionalMetricNames: ['__proto__'] },
+        parameters: [
+          { name: '__proto__', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } },
+          { name: 'constructor', parameterType: 'categorical', feasibleSpace: { list: ['a', 'b'] } },
+        ],
+      },
+    };
+    const trial: Trial = {
+      apiVersion: API_VERSION,
+      kind: 'Trial',
+      metadata: { name: 'e-1', namespace: 'ns' },
+      spec: {
+        parameterAssignments: [
+          { name: '__proto__', value: '0.5' },
+          { name: 'constructor', value: 'a' },
+        ],
+      },
+      status: { observation: { metrics: [{ name: '__proto__', min: '1', max: '3', latest: '2' }] } },
+    };
+    const r = toTrialResult(exp, trial, 0);
+    expect(r.value).toBeUndefined();
+    expect(Object.entries(r.metrics)).toEqual([['__proto__', 1]]);
+    expect(Object.getPrototypeOf(r.observation)).toBe(Object.prototype);
+    expect(Object.entries(r.observation)).toEqual([['__proto__', { min: 1, max: 3, latest: 2 }]]);
+    expect(Object.entries(r.params)).toEqual([
+      ['__proto__', 0.5],
+      ['constructor', 'a'],
+    ]);
   });
 });

@@ -168,6 +168,122 @@ describe('optimize()', () => {
     expect(result.best?.params.mode).toBe('number');
   });
 
+  // A metric is named by the user: one that Object.prototype also names is read from the trial's own metrics only.
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])('takes an objective metric named %s from the trial, not from Object.prototype', async (metric) => {
+    const result = await optimize({
+      objective: async ({ k }, trial) => {
+        if (k === 4) return undefined;
+        trial.report({ [metric]: k + 2, acc: 0.5 });
+        trial.report({ [metric]: k + 1 });
+        if (k === 3) return { [metric]: 0.5 };
+        return undefined;
+      },
+      parameters: { k: search.int(1, 4) },
+      metric,
+      mode: 'minimize',
+      additionalMetrics: ['acc'],
+      algorithm: 'grid',
+      numTrials: 4,
+    });
+    expect(result.trials.map((t) => [t.status, t.value])).toEqual([
+      ['Succeeded', 2],
+      ['Succeeded', 3],
+      ['Succeeded', 0.5],
+      ['MetricsUnavailable', undefined],
+    ]);
+    expect(result.trials[3]?.message).toBe(`the objective returned no ${metric} and reported none; return a number or call trial.report({ ${metric}: value })`);
+    expect(result.best?.name).toBe('study-3');
+    const first = result.trials[0];
+    expect(Object.getPrototypeOf(first?.metrics)).toBe(Object.prototype);
+    expect(Object.entries(first?.metrics ?? {})).toEqual([
+      [metric, 2],
+      ['acc', 0.5],
+    ]);
+  });
+
+  it('applies a metric strategy given for a metric named __proto__, and the default one to a metric named constructor', async () => {
+    const result = await optimize({
+      objective: async (_params, trial) => {
+        trial.report({ loss: 1, ['__proto__']: 3, constructor: 3 });
+        trial.report({ loss: 2, ['__proto__']: 1, constructor: 1 });
+        trial.report({ loss: 3, ['__proto__']: 2, constructor: 2 });
+      },
+      parameters: { k: search.int(1, 1) },
+      metric: 'loss',
+      mode: 'minimize',
+      additionalMetrics: ['__proto__', 'constructor'],
+      metricStrategies: JSON.parse('{"__proto__": "latest"}') as Record<string, 'latest'>,
+      algorithm: 'grid',
+      numTrials: 1,
+    });
+    expect(Object.entries(result.trials[0]?.metrics ?? {})).toEqual([
+      ['loss', 1],
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+  });
+
+  it('passes parameters named __proto__ and constructor to the objective as plain keys', async () => {
+    const seen: unknown[] = [];
+    const parameters = JSON.parse('{"__proto__": null, "constructor": null}') as Record<string, unknown>;
+    parameters['__proto__'] = search.int(1, 2);
+    parameters['constructor'] = search.choice(['a']);
+    const result = await optimize({
+      objective: async (params) => {
+        seen.push(Object.entries(params));
+        return 1;
+      },
+      parameters: parameters as SearchSpaceMap,
+      metric: 'loss',
+      mode: 'minimize',
+      algorithm: 'grid',
+      numTrials: 2,
+    });
+    const expected = [
+      [
+        ['__proto__', 1],
+        ['constructor', 'a'],
+      ],
+      [
+        ['__proto__', 2],
+        ['constructor', 'a'],
+      ],
+    ];
+    expect(seen).toEqual(expected);
+    expect(result.trials.map((t) => Object.entries(t.params))).toEqual(expected);
+    expect(result.trials.map((t) => Object.entries(t.assignments))).toEqual([
+      [
+        ['__proto__', '1'],
+        ['constructor', 'a'],
+      ],
+      [
+        ['__proto__', '2'],
+        ['constructor', 'a'],
+      ],
+    ]);
+  });
+
+  it('early-stops by an objective metric named constructor, from the reports that carry it', async () => {
+    const result = await optimize({
+      objective: async ({ q }, trial) => {
+        trial.report({ acc: 0 });
+        for (let s = 1; s <= 10; s++) {
+          trial.report({ constructor: q / s });
+          if (trial.shouldStop()) return;
+        }
+      },
+      parameters: { q: search.discrete([1, 2, 3, 50, 1.5]) },
+      metric: 'constructor',
+      mode: 'minimize',
+      additionalMetrics: ['acc'],
+      algorithm: 'grid',
+      earlyStopping: { algorithm: 'medianstop', settings: { min_trials_required: 3, start_step: 2 } },
+      numTrials: 5,
+    });
+    expect(result.trials.map((t) => t.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded', 'EarlyStopped', 'Succeeded']);
+    expect(result.trials[3]?.message).toBe('stopped early at step 2: best constructor so far (25) is greater than 1.5');
+  });
+
   it('maximizes with the max strategy, and ends when the goal is reached', async () => {
     const result = await optimize({
       objective: async ({ k }, trial) => {

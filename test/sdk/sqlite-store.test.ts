@@ -257,4 +257,29 @@ describe('SqliteStudyStore', () => {
       a.close();
     }
   });
+
+  it('restores metrics named __proto__ and constructor as plain keys of the trial and its reports', () => {
+    const a = new SqliteStudyStore(file, 's');
+    try {
+      a.open(fingerprint);
+      a.commit({ finished: [], started: [trial(1)], restarted: [], stateText: undefined, suggestionCount: 1 });
+      const metrics = JSON.parse('{"__proto__": 1, "constructor": 2, "loss": 3}') as Record<string, number>;
+      const finished: StoredTrial = { ...trial(1), status: 'Succeeded', value: 3, metrics, reports: [{ step: 1, metrics, time: new Date(5) }], completionTime: 2 };
+      a.commit({ finished: [finished], started: [], restarted: [], stateText: undefined, suggestionCount: 1 });
+    } finally {
+      a.close();
+    }
+    const reopened = new SqliteStudyStore(file, 's');
+    const loaded = reopened.open(fingerprint);
+    reopened.close();
+    const t = loaded.trials[0];
+    for (const m of [t?.metrics, t?.reports[0]?.metrics]) {
+      expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
+      expect(Object.entries(m ?? {}).sort()).toEqual([
+        ['__proto__', 1],
+        ['constructor', 2],
+        ['loss', 3],
+      ]);
+    }
+  });
 });

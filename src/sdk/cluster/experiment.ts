@@ -15,6 +15,7 @@ import type { Issue } from '../../../algorithms/core/issues.js';
 import { ALGORITHMS } from '../../../algorithms/index.js';
 import { EARLY_STOPPING_ALGORITHMS } from '../../../algorithms/earlystopping/index.js';
 import { applyDefaults, DEFAULT_NAMESPACE, TRAIN_JOB_KIND } from '../../api/defaults.js';
+import { ownValue } from '../../api/guards.js';
 import { placeholder } from '../../api/template.js';
 import type { Experiment, MetricsCollectorSpec } from '../../api/types.js';
 import { API_VERSION } from '../../api/types.js';
@@ -214,7 +215,7 @@ export function resolveClusterOptions(input: unknown): ResolvedClusterOptions {
   // `objective` beside `trainJob` is reported by optimize(), which names both.
   const { objective: _objective, ...rest } = o;
   reportUnknownKeys(rest, CLUSTER_OPTION_NAMES, '', issues, (key) => {
-    const instead = IN_PROCESS_ONLY[key];
+    const instead = ownValue(IN_PROCESS_ONLY, key);
     return instead === undefined ? undefined : `is an option of optimize() in process, not on a cluster (trainJob is given); ${instead}`;
   });
   const study = resolveStudyOptions(o, issues);

@@ -3,6 +3,7 @@
  * state is its first true terminal condition (conditions.ts), a metric's value is picked by the experiment's metric
  * strategy (status.ts), so `value` here is the number the controller compared when it chose the best trial.
  */
+import { ownValue, setOwn } from '../../api/guards.js';
 import type { Experiment, Metric, OptimalTrial, ParameterSpec, Trial } from '../../api/types.js';
 import { ExperimentReason, UNAVAILABLE_METRIC_VALUE } from '../../api/types.js';
 import { conditionOf, trialPhase } from '../../controller/conditions.js';
@@ -28,7 +29,7 @@ export function decodeAssignments(specs: readonly ParameterSpec[] | undefined, a
   for (const [name, text] of Object.entries(assignments)) {
     const type = types.get(name);
     const n = Number(text);
-    out[name] = type === 'categorical' || type === undefined || text.trim() === '' || !Number.isFinite(n) ? text : n;
+    setOwn(out, name, type === 'categorical' || type === undefined || text.trim() === '' || !Number.isFinite(n) ? text : n);
   }
   return out;
 }
@@ -38,12 +39,12 @@ function metricsOf(exp: Experiment, metrics: readonly Metric[]): Pick<BestTrialR
   const values: Record<string, number> = {};
   for (const m of metrics) {
     const obs = { min: toNumber(m.min), max: toNumber(m.max), latest: toNumber(m.latest) };
-    observation[m.name] = obs;
+    setOwn(observation, m.name, obs);
     // As the controller reads it (objectiveValue): an unavailable min or max falls back to the latest value.
     const v = obs[strategyOf(exp, m.name)] ?? obs.latest;
-    if (v !== undefined) values[m.name] = v;
+    if (v !== undefined) setOwn(values, m.name, v);
   }
-  return { value: values[exp.spec.objective?.objectiveMetricName ?? ''], metrics: values, observation };
+  return { value: ownValue(values, exp.spec.objective?.objectiveMetricName ?? ''), metrics: values, observation };
 }
 
 function assignmentsOf(list: readonly { name: string; value: string }[] | undefined): Record<string, string> {
