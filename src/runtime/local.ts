@@ -113,21 +113,22 @@ export function tailLines(file: string, n = 10): string[] {
   }
 }
 
-/** Where a LocalRuntime keeps its folders; `checkpointRoot` defaults to `<root>/../checkpoints`. */
+/** Where a LocalRuntime keeps its folders (trials under `<root>/<namespace>`); `checkpointRoot` defaults to `<root>/../checkpoints`. */
 export interface LocalFolders {
   readonly root: string;
   readonly checkpointRoot?: string;
 }
 
 /**
- * A trial's PBT checkpoint folder and the path its command names it by (`suggestion_trial_dir`); undefined for
- * experiments of other algorithms or without that setting.
+ * A trial's PBT checkpoint folder (`<checkpointRoot>/<namespace>/<experiment>/<trial>`, so that experiments of one
+ * name in two namespaces never share one) and the path its command names it by (`suggestion_trial_dir`); undefined
+ * for experiments of other algorithms or without that setting.
  */
 function checkpointOf(folders: LocalFolders, exp: Experiment, trial: Trial): { folder: string; mountPath: string; copyFrom: string | undefined } | undefined {
   if (exp.spec.algorithm?.algorithmName !== 'pbt') return undefined;
   const mountPath = exp.spec.algorithm.algorithmSettings?.find((s) => s.name === 'suggestion_trial_dir')?.value;
   if (!mountPath) return undefined;
-  const root = folders.checkpointRoot ?? path.join(folders.root, '..', 'checkpoints');
+  const root = path.join(folders.checkpointRoot ?? path.join(folders.root, '..', 'checkpoints'), exp.metadata.namespace ?? 'default');
   const plan = checkpointPlan(exp.metadata.name, { name: trial.metadata.name, labels: trial.spec.labels ?? trial.metadata.labels ?? {} });
   return { folder: path.join(root, plan.folder), mountPath: mountPath.replace(/\/+$/, ''), copyFrom: plan.copyFrom === undefined ? undefined : path.join(root, plan.copyFrom) };
 }

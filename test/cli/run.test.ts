@@ -229,7 +229,7 @@ describe('katib run (the CLI binary, end to end)', () => {
 
     // Deleting it removes its trials' checkpoint folders and those moved aside, and nothing of the earlier trials
     // that are no longer in the store (pbt-toy-10 starts with pbt-toy-1, but is not this experiment's).
-    const checkpoints = path.join(dir, '.katib/checkpoints/pbt-toy');
+    const checkpoints = path.join(dir, '.katib/checkpoints/default/pbt-toy');
     const mine = new Set(again.map((t) => t.metadata.name));
     const before = fs.readdirSync(checkpoints);
     expect(before.filter((n) => n.includes('.orphaned-'))).toHaveLength(again.length);
