@@ -21,6 +21,7 @@
  * gRPC reports as INTERNAL, as it does for proto-loader's.
  */
 import type { TrialRecord, TrialState } from '../../algorithms/core/algorithm.js';
+import { ownValue, setOwn } from '../api/guards.js';
 import { UNAVAILABLE_METRIC_VALUE } from '../api/types.js';
 import { loadKatibProto } from '../grpc/proto.js';
 import type { PbExperiment } from './wire.js';
@@ -154,12 +155,6 @@ export class WireReader {
   }
 }
 
-/** obj[key] = value as an own property, `__proto__` included (an assignment would set the prototype instead). */
-function put<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
-
 /** A name-value message (ParameterAssignment, Metric, a map entry), absent fields ''; the key is interned if `keyIsName`. */
 function pair(r: WireReader, end: number, keyIsName: boolean): [string, string] {
   let key = '';
@@ -195,11 +190,11 @@ function trialSpec(r: WireReader, end: number, t: MutableTrial): void {
     if (field === 3 && (tag & 7) === WIRE_LEN) {
       // ParameterAssignments: a singular message, so a later one replaces an earlier one (protobufjs).
       const assignments: Record<string, string> = {};
-      eachPair(r, r.end(), (name, value) => put(assignments, name, value));
+      eachPair(r, r.end(), (name, value) => setOwn(assignments, name, value));
       t.assignments = assignments;
     } else if (field === 4 && (tag & 7) === WIRE_LEN) {
       const [key, value] = pair(r, r.end(), true);
-      put(t.labels, key, value);
+      setOwn(t.labels, key, value);
     } else r.skip(tag & 7, field);
   }
 }
@@ -217,7 +212,7 @@ function trialStatus(r: WireReader, end: number, t: MutableTrial): void {
       const metrics: Record<string, number> = {};
       eachPair(r, r.end(), (name, value) => {
         const v = Number(value);
-        if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) put(metrics, name, v);
+        if (value !== '' && value !== UNAVAILABLE_METRIC_VALUE && Number.isFinite(v)) setOwn(metrics, name, v);
       });
       t.metrics = metrics;
     } else r.skip(tag & 7, field);
@@ -236,7 +231,7 @@ function trial(r: WireReader, end: number, objectiveMetric: string): TrialRecord
   }
   if (r.pos !== end) r.fail('field past the end of its trial');
   // Own keys only: an objective named `constructor` must not read Object.prototype's.
-  t.objective = Object.hasOwn(t.metrics, objectiveMetric) ? t.metrics[objectiveMetric] : undefined;
+  t.objective = ownValue(t.metrics, objectiveMetric);
   Object.freeze(t.assignments);
   Object.freeze(t.metrics);
   Object.freeze(t.labels);

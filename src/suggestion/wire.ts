@@ -6,6 +6,7 @@
 import type { Goal, TrialRecord, TrialState } from '../../algorithms/core/algorithm.js';
 import type { WireParameter } from '../../algorithms/core/space.js';
 import type { AlgorithmSetting, EarlyStoppingRule, Experiment, ObjectiveSpec, ParameterSpec, Trial } from '../api/types.js';
+import { ownValue } from '../api/guards.js';
 import { UNAVAILABLE_METRIC_VALUE } from '../api/types.js';
 
 export interface PbSetting {
@@ -123,7 +124,7 @@ export function trialFromPb(t: PbTrial, objectiveMetric: string): TrialRecord {
     name: t.name,
     assignments: settingsFromPb(t.spec?.parameter_assignments?.assignments),
     status: CONDITION_TO_STATE[t.status?.condition ?? 'CREATED'] ?? 'pending',
-    objective: Object.hasOwn(metrics, objectiveMetric) ? metrics[objectiveMetric] : undefined,
+    objective: ownValue(metrics, objectiveMetric),
     metrics,
     labels: { ...(t.spec?.labels ?? {}) },
   };
