@@ -43,6 +43,11 @@ export interface ReconcileResult {
 
 const EXHAUSTED = 'Exhausted';
 
+/** A trial's key in ExperimentController.cleared: a later trial of the same name has another uid. */
+function clearKey(t: Trial): string {
+  return `${keyOf(t).namespace}/${t.metadata.name}/${t.metadata.uid ?? ''}`;
+}
+
 function keyOf(o: { metadata: { namespace?: string; name: string } }): ObjectKey {
   return { namespace: o.metadata.namespace ?? 'default', name: o.metadata.name };
 }
@@ -56,6 +61,8 @@ export class ExperimentController {
   private readonly now: () => Date;
   /** Fingerprint of the trial set at the last empty reply, to avoid asking again before anything changed. */
   private readonly lastEmpty = new Map<string, string>();
+  /** Trials (namespace/name/uid) whose name's observation logs were cleared before their first start; until they end. */
+  private readonly cleared = new Set<string>();
 
   constructor(private readonly deps: ControllerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -261,6 +268,14 @@ export class ExperimentController {
     const { runtime } = this.deps;
     let run: RunObservation = await runtime.observe(exp, t);
     if (run.phase === 'absent') {
+      // Observation logs are keyed by trial name, as Katib's are. A trial that never ran has none of its own: any
+      // under its name were left by an earlier trial of that name (an experiment deleted and created again with the
+      // logs in the DB-manager's database, a removed store with --db elsewhere) and would be read as its own. They
+      // are removed before its first start; an error here is retried by the next pass.
+      if (t.status?.startTime === undefined && !this.cleared.has(clearKey(t))) {
+        await this.deps.observations.delete(t.metadata.name);
+        this.cleared.add(clearKey(t));
+      }
       try {
         if ((await runtime.start(exp, t)) === 'pending') return;
       } catch (e) {
@@ -283,6 +298,7 @@ export class ExperimentController {
   }
 
   private async writeTrial(t: Trial, run: RunObservation, observation: ReturnType<typeof observationFromLogs> | undefined): Promise<void> {
+    if (run.phase !== 'running' && run.phase !== 'pending') this.cleared.delete(clearKey(t));
     const now = this.stamp();
     const status = { ...(t.status ?? {}) };
     let conds = status.conditions ?? [];

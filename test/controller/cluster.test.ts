@@ -126,6 +126,31 @@ describe('cluster manager', () => {
   });
 
   it(
+    'reads a trial\'s own observations only: logs an earlier trial of the same name left in the database are removed before it starts',
+    async () => {
+      const observations = new MemoryObservationStore();
+      // What trials of a deleted experiment of this name left behind (logs outlive their trials, keyed by name).
+      for (const name of ['recreated-1', 'recreated-2']) await observations.report(name, [{ timestamp: '2020-01-01T00:00:00Z', name: 'loss', value: '-1000' }]);
+      await observations.report('other-1', [{ timestamp: '2020-01-01T00:00:00Z', name: 'loss', value: '-1000' }]);
+      const m = startManager(h, client, observations);
+      try {
+        await m.store.createExperiment(jobExperiment('recreated', h.namespace, { maxTrialCount: 2, parallelTrialCount: 2 }));
+        const done = await waitForCondition(() => m.store.getExperiment(key('recreated')), 'Succeeded', 'experiment recreated', TIMEOUT);
+        expect(done.status?.trialsSucceeded).toBe(2);
+        for (const t of await m.store.listTrials(key('recreated'))) {
+          const loss = t.status?.observation?.metrics?.find((x) => x.name === 'loss');
+          expect(Number(loss?.min)).toBeGreaterThan(0);
+          expect((await observations.get(t.metadata.name)).map((e) => e.value)).not.toContain('-1000');
+        }
+        expect(await observations.get('other-1')).toHaveLength(1);
+      } finally {
+        await m.stop();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
     'makes exactly the trials asked for when two managers reconcile the same experiment at once',
     async () => {
       const shared = new MemoryObservationStore();
