@@ -7,8 +7,8 @@
  * bandwidths. Against Optuna 3.1's multivariate TPE at 50 trials (benchmarks/sample-efficiency, 120 seeds) this is
  * at or below its median regret on all six functions, clearly so on Branin, Ackley-5 and Levy-4.
  *
- * Settings and behaviour are those of `tpe` (settings.ts, sampler.ts), with other defaults (gamma 0.1 and 48 EI
- * candidates instead of 0.15 and 12); only the model differs.
+ * Settings and behaviour are those of `tpe` (settings.ts, sampler.ts), with other defaults (gamma 0.1, prior weight
+ * 1 and 48 EI candidates instead of 0.15, 2 and 24); only the model differs.
  */
 import type { Algorithm } from '../core/algorithm.js';
 import { suggestTpe, type TpeState } from './sampler.js';
