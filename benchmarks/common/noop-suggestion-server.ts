@@ -1,8 +1,9 @@
 /**
  * The transport reference of the latency benchmark: a grpc-js server with Katib's Suggestion service whose
  * GetSuggestions neither decodes its request (the deserializer hands the bytes on) nor does any work, and answers an
- * empty GetSuggestionsReply. What a client's call to it costs is what any suggestion service on grpc-js costs that
- * client before the service does anything: HTTP/2 framing and flow control, grpc-js's own work, the wake-ups.
+ * empty GetSuggestionsReply. It is bound as our services are (src/grpc/server.ts: the same HTTP/2 windows), so what
+ * a client's call to it costs is what a suggestion service on grpc-js costs that client before the service does
+ * anything: HTTP/2 framing and flow control, grpc-js's own work, the wake-ups.
  *
  *   node dist/benchmarks/common/noop-suggestion-server.js
  * prints "suggestion service listening on 127.0.0.1:PORT" on stderr, as `katib serve suggestion` does, serves the
@@ -10,7 +11,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { closeServer } from '../../src/suggestion/adapter.js';
-import { HealthService, bindServer } from '../../src/grpc/health.js';
+import { HealthService } from '../../src/grpc/health.js';
+import { bindServer } from '../../src/grpc/server.js';
 import { HealthServiceName, loadKatibProto } from '../../src/grpc/proto.js';
 
 const base = loadKatibProto().Suggestion.service;

@@ -12,7 +12,8 @@ import { EARLY_STOPPING_ALGORITHMS } from '../../algorithms/earlystopping/index.
 import { renderTrialSpec } from '../api/template.js';
 import { dbManagerHandlers } from '../dbmanager/service.js';
 import { addEarlyStoppingService } from '../earlystopping/service.js';
-import { HealthService, bindServer } from '../grpc/health.js';
+import { HealthService } from '../grpc/health.js';
+import { bindServer } from '../grpc/server.js';
 import { HealthServiceName, loadKatibProto } from '../grpc/proto.js';
 import { LocalRuntime } from '../runtime/local.js';
 import { openObservationStore } from '../store/observations/index.js';

@@ -33,10 +33,3 @@ export class HealthService {
     });
   }
 }
-
-/** Binds `server` on host:port (port 0 picks a free one) and returns the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-  });
-}

@@ -13,7 +13,7 @@ import type { DbManagerHandle } from '../../src/dbmanager/service.js';
 import { dbManagerHandlers, startDbManager } from '../../src/dbmanager/service.js';
 import { BATCH_ID_METADATA_KEY } from '../../src/dbmanager/wire.js';
 import { UnavailableError, ValidationError } from '../../src/errors.js';
-import { bindServer } from '../../src/grpc/health.js';
+import { bindServer } from '../../src/grpc/server.js';
 import { loadKatibProto } from '../../src/grpc/proto.js';
 import type { MetricLogEntry, ObservationStore } from '../../src/store/store.js';
 
