@@ -217,8 +217,10 @@ interface ModelInputs {
 
 /** Candidate assignments (encoded values per dimension), best first. */
 function proposeJoint(m: ModelInputs, settings: TpeSettings, rng: Rng, scratch: Float64Array): number[][] {
-  const good = buildParzenEstimator(m.dims, m.goodColumns, m.goodWeights, settings.priorWeight);
-  const bad = buildParzenEstimator(m.dims, m.badColumns, m.badWeights, settings.priorWeight);
+  // Shared bandwidths where a categorical parameter is modelled (multivariate.ts says why), else the neighbour rule.
+  const rule = m.dims.some((dim) => dim.kind === 'categorical') ? 'joint' : 'neighbours';
+  const good = buildParzenEstimator(m.dims, m.goodColumns, m.goodWeights, settings.priorWeight, rule);
+  const bad = buildParzenEstimator(m.dims, m.badColumns, m.badWeights, settings.priorWeight, rule);
   const n = settings.nEiCandidates;
   const candidates = sampleParzen(good, rng, n);
   const scores = acquisition(good, bad, candidates, n, scratch);

@@ -5,7 +5,7 @@ import { isIssues } from '../../algorithms/core/issues.js';
 import { createRng } from '../../algorithms/core/rng.js';
 import { cardinality, isFeasible, parseSearchSpace, type Parameter, type SearchSpace, type WireParameter } from '../../algorithms/core/space.js';
 import { cellHigh, cellLow, decodeValue, encodeSpace, encodeValue, type Dim } from '../../algorithms/tpe/encoding.js';
-import { buildParzenEstimator, logAcquisitionPdf, logPdfParzen, sampleParzen } from '../../algorithms/tpe/parzen-estimator.js';
+import { buildParzenEstimator, jointBandwidth, logAcquisitionPdf, logPdfParzen, sampleParzen } from '../../algorithms/tpe/parzen-estimator.js';
 import { goodCount, observationWeights } from '../../algorithms/tpe/sampler.js';
 import { logNormalMass, normalCdf, normalQuantile } from '../../algorithms/tpe/truncated-normal.js';
 
@@ -273,5 +273,27 @@ describe('Optuna-compatible schedules', () => {
     expect(w[0]).toBeCloseTo(1 / 30, 12);
     expect(w[4]).toBeCloseTo(1, 12);
     for (let i = 1; i < 5; i++) expect(w[i] as number).toBeGreaterThan(w[i - 1] as number);
+  });
+});
+
+describe('bandwidth rules', () => {
+  // Unit coordinates of `uniform` (its domain is [0, 1]): a crowd of three and one far away, with a categorical.
+  const obs = Float64Array.from([0.3, 0.31, 0.33, 0.9]);
+  const cats = Float64Array.from([0, 0, 0, 1]);
+  const build = (rule: 'neighbours' | 'joint') => buildParzenEstimator([dimNamed('uniform'), dimNamed('categorical')], [obs, cats], new Float64Array(4).fill(1), 1, rule);
+
+  it('joint: every observation’s kernel has Scott’s bandwidth 0.1 · n^(-1/(d + 4)) of the domain; the prior keeps its own', () => {
+    const sigma = build('joint').perDim[0]?.sigma as Float64Array;
+    const expected = 0.1 * 4 ** (-1 / 6);
+    expect(jointBandwidth(4, 2)).toBeCloseTo(expected, 12);
+    expect(Array.from(sigma.subarray(0, 4))).toEqual(new Array(4).fill(expected));
+    expect(sigma[4]).toBe(dimNamed('uniform').priorSigma);
+  });
+
+  it('neighbours: each kernel takes the gaps to its neighbours, magic-clipped', () => {
+    const sigma = build('neighbours').perDim[0]?.sigma as Float64Array;
+    // The prior's centre 0.5 counts as a neighbour. 0.3 and 0.31 have gaps below the clip's floor, width /
+    // min(100, 5 centres + 1) = 1/6; 0.33 is 0.17 from the prior's centre, 0.9 is 0.4 from it.
+    expect(Array.from(sigma.subarray(0, 4)).map((v) => Number(v.toFixed(12)))).toEqual([0.166666666667, 0.166666666667, 0.17, 0.4]);
   });
 });

@@ -285,6 +285,49 @@ describe.each(ALGORITHMS_UNDER_TEST.map((a) => [a.name, a as AnyAlgorithm] as co
   });
 });
 
+/**
+ * A training run's loss over an architecture, an activation and three numbers whose best values depend on the
+ * architecture: resnet with relu is best (0), cnn 0.05 and gelu 0.02 worse. Early good trials tend to agree on cnn.
+ */
+const ARCHITECTURES = space([
+  { name: 'lr', parameterType: 'double', feasibleSpace: { min: '0.0001', max: '1', distribution: 'logUniform' } },
+  { name: 'momentum', parameterType: 'double', feasibleSpace: { min: '0', max: '0.99' } },
+  { name: 'arch', parameterType: 'categorical', feasibleSpace: { list: ['mlp', 'cnn', 'resnet'] } },
+  { name: 'width', parameterType: 'int', feasibleSpace: { min: '32', max: '512' } },
+  { name: 'act', parameterType: 'categorical', feasibleSpace: { list: ['relu', 'tanh', 'gelu'] } },
+]);
+const ARCH = { mlp: { lr: -1, penalty: 0.3 }, cnn: { lr: -2, penalty: 0.05 }, resnet: { lr: -1.5, penalty: 0 } } as const;
+const ACT = { relu: 0, tanh: 0.1, gelu: 0.02 } as const;
+
+function architectureLoss(a: Record<string, string>): number {
+  const arch = ARCH[a['arch'] as keyof typeof ARCH];
+  const m = Number(a['momentum']);
+  const u = Math.log10(Number(a['lr']));
+  return arch.penalty + ACT[a['act'] as keyof typeof ACT] + 0.2 * (u - arch.lr - 0.8 * (m - 0.9)) ** 2 + 0.5 * (m - 0.9) ** 2 + 0.03 * (Math.log2(Number(a['width'])) - 8) ** 2;
+}
+
+describe('multivariate-tpe on a space with categoricals', () => {
+  it('leaves a wrong architecture its first good trials agreed on: 60 trials find resnet with relu in at least 9 of 10 seeds', () => {
+    // With per-kernel bandwidths from the neighbour rule the joint model settled on a wrong one in most seeds (9 of
+    // these 10; 30 of 40 over seeds 100-139 after 100 trials, against none of Optuna's multivariate TPE's 20).
+    const settings = settingsOf(multivariateTpe as AnyAlgorithm, {}, ARCHITECTURES);
+    let found = 0;
+    for (let seed = 1; seed <= 10; seed++) {
+      const history: TrialRecord[] = [];
+      let state: unknown;
+      for (let i = 0; i < 60; i++) {
+        const r = (multivariateTpe as AnyAlgorithm).suggest({ space: ARCHITECTURES, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
+        state = r.state;
+        const a = asRecord(r, 0);
+        history.push(trial(i, a, 'succeeded', architectureLoss(a)));
+      }
+      const best = history.reduce((x, y) => ((x.objective as number) <= (y.objective as number) ? x : y));
+      if (best.assignments['arch'] === 'resnet' && best.assignments['act'] === 'relu') found++;
+    }
+    expect(found).toBeGreaterThanOrEqual(9);
+  });
+});
+
 describe('tpe timing', () => {
   it('prints the cost of one suggestion at 100 and 1000 completed trials', () => {
     const lines: string[] = [];
