@@ -64,26 +64,53 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Takes the folder's lock; false when another live launcher holds it. */
+/** A lock file whose holder cannot be read counts as held until it is this old (a launcher killed while taking it). */
+const UNREADABLE_LOCK_MS = 10_000;
+
+/**
+ * Takes the folder's lock; false when another launcher holds it. The lock file appears with the holder's pid
+ * already in it (written aside, then hard-linked into place), so a launcher racing for it never reads an empty file
+ * and takes it for a dead holder's. A lock whose holder has died is removed and taken.
+ */
 function takeLock(dir: string): boolean {
   const lock = path.join(dir, 'launcher.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
+  const mine = `${lock}.${process.pid}`;
+  fs.writeFileSync(mine, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.linkSync(mine, lock);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let holder: number;
+      let age: number;
+      try {
+        holder = Number(fs.readFileSync(lock, 'utf8'));
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+        throw e;
+      }
+      const readable = Number.isInteger(holder) && holder > 0;
+      if (readable ? isAlive(holder) : age < UNREADABLE_LOCK_MS) return false;
       fs.rmSync(lock, { force: true });
     }
+    return false;
+  } finally {
+    fs.rmSync(mine, { force: true });
   }
-  return false;
 }
 
 function main(dir: string): void {
-  if (fs.existsSync(path.join(dir, 'exit.json'))) return;
   if (!takeLock(dir)) return;
+  // Checked only under the lock: a launcher that finished writes exit.json before it lets the lock go, so a trial
+  // that has ended is never run again by a launcher that raced with it.
+  if (fs.existsSync(path.join(dir, 'exit.json'))) {
+    fs.rmSync(path.join(dir, 'launcher.lock'), { force: true });
+    return;
+  }
   const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunFile;
   writeAtomic(path.join(dir, 'launcher.json'), { pid: process.pid, startedAt: new Date().toISOString() });
   const out = fs.openSync(path.join(dir, 'output.log'), 'a');
