@@ -152,17 +152,27 @@ function removeWithOrphans(dir: string): void {
 
 /**
  * Removes what local runs of `trials` left on disk: each trial's folder, its PBT checkpoint folder, and the folders
- * of either that a later trial of the same name moved aside. Called when an experiment is deleted (`katib delete
- * experiment`), after it left the store; missing folders are skipped. Folders of other trials are never touched, even
- * where one trial's name starts with another's.
+ * of either that a later trial of the same name moved aside; then the experiment's checkpoint folder, if that left
+ * it empty. Called when an experiment is deleted (`katib delete experiment`), after it left the store; missing
+ * folders are skipped. Folders of other trials are never touched, even where one trial's name starts with another's.
  */
 export function removeLocalRuns(folders: LocalFolders, exp: Experiment, trials: readonly Trial[]): void {
+  const parents = new Set<string>();
   for (const trial of trials) {
     removeWithOrphans(path.join(folders.root, trial.metadata.namespace ?? exp.metadata.namespace ?? 'default', trial.metadata.name));
     const checkpoint = checkpointOf(folders, exp, trial);
     if (!checkpoint) continue;
     removeWithOrphans(checkpoint.folder);
     fs.rmSync(`${checkpoint.folder}.tmp`, { recursive: true, force: true }); // a copy from the parent cut short
+    parents.add(path.dirname(checkpoint.folder));
+  }
+  for (const parent of parents) {
+    try {
+      fs.rmdirSync(parent); // only when empty: folders of trials no longer in the store stay
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw e;
+    }
   }
 }
 

@@ -37,4 +37,20 @@ describe('local runtime folders', () => {
     removeLocalRuns({ root }, teamB, [trial('pbt-toy-1', 'team-b')]);
     expect(fs.existsSync(path.join(checkpoints, 'team-b', 'pbt-toy', 'pbt-toy-1'))).toBe(false);
   });
+
+  it('removes the experiment\'s checkpoint folder once its trials\' are gone, and keeps it while other folders are in it', async () => {
+    const dir = scratch('katib-local-folders-');
+    const root = path.join(dir, 'trials');
+    const mine = path.join(dir, 'checkpoints', 'default', 'pbt-toy');
+    const exp = await pbtExperiment(dir, 'default');
+    fs.mkdirSync(path.join(mine, 'pbt-toy-1'), { recursive: true });
+    fs.mkdirSync(path.join(mine, 'pbt-toy-9')); // a trial of an earlier, removed store
+    removeLocalRuns({ root }, exp, [trial('pbt-toy-1', 'default')]);
+    expect(fs.readdirSync(mine)).toEqual(['pbt-toy-9']);
+    fs.mkdirSync(path.join(mine, 'pbt-toy-1'));
+    fs.rmSync(path.join(mine, 'pbt-toy-9'), { recursive: true });
+    removeLocalRuns({ root }, exp, [trial('pbt-toy-1', 'default')]);
+    expect(fs.existsSync(mine)).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'checkpoints', 'default'))).toBe(true);
+  });
 });
