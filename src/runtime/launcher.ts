@@ -106,8 +106,9 @@ function takeLock(dir: string): boolean {
 function main(dir: string): void {
   if (!takeLock(dir)) return;
   // Checked only under the lock: a launcher that finished writes exit.json before it lets the lock go, so a trial
-  // that has ended is never run again by a launcher that raced with it.
-  if (fs.existsSync(path.join(dir, 'exit.json'))) {
+  // that has ended is never run again by a launcher that raced with it; and a trial stopped before its launcher got
+  // this far (stop.json) is not started at all.
+  if (fs.existsSync(path.join(dir, 'exit.json')) || fs.existsSync(path.join(dir, 'stop.json'))) {
     fs.rmSync(path.join(dir, 'launcher.lock'), { force: true });
     return;
   }

@@ -2,7 +2,8 @@
  * Trials as local processes (embedded mode). Each trial gets a folder `<root>/<namespace>/<trial>/` holding
  * run.json (what to run), output.log (stdout and stderr), launcher.json, exit.json and stop.json. A detached
  * launcher (launcher.ts) runs the command without a shell, so the trial outlives a controller crash and its end is
- * still recorded. While a trial runs, its metrics are tailed from the output (StdOut collector) or the metrics file
+ * still recorded. Until a launcher this process spawned has written launcher.json, the trial counts as running and
+ * is not launched again; one stopped before then never runs its command (the launcher checks stop.json). While a trial runs, its metrics are tailed from the output (StdOut collector) or the metrics file
  * (File collector), stored in the ObservationStore with offset-based batch ids (re-reading after a restart never
  * duplicates), and checked against the trial's early-stopping rules.
  *
@@ -176,6 +177,12 @@ export function removeLocalRuns(folders: LocalFolders, exp: Experiment, trials: 
   }
 }
 
+/** How long a launcher this process spawned is taken to be starting (see LocalRuntime.launcherStarting). */
+const STARTING_TRUST_MS = 60_000;
+
+/** How long stop() waits for a starting launcher to show whether it runs the trial. */
+const STARTING_WAIT_MS = 10_000;
+
 function gpuRequest(resources: unknown): number {
   const r = resources as { limits?: Record<string, unknown>; requests?: Record<string, unknown> } | undefined;
   const v = r?.limits?.['nvidia.com/gpu'] ?? r?.requests?.['nvidia.com/gpu'];
@@ -189,6 +196,11 @@ export class LocalRuntime implements TrialRuntime {
   private readonly gpuOwners = new Map<string, string>();
   /** Trials (by key and uid) whose folder was checked to be theirs in this process. */
   private readonly claimed = new Set<string>();
+  /**
+   * Launchers this process spawned that may not have written launcher.json yet (Node takes tens of milliseconds to
+   * start, seconds on a loaded machine): trial key → their pid and when they were spawned.
+   */
+  private readonly starting = new Map<string, { pid: number; at: number }>();
   private readonly timer: NodeJS.Timeout;
   private polling = false;
 
@@ -269,7 +281,7 @@ export class LocalRuntime implements TrialRuntime {
     const dir = this.ownDir(trial);
     if (fs.existsSync(path.join(dir, 'exit.json'))) return;
     const launcher = readJson<{ pid: number }>(path.join(dir, 'launcher.json'));
-    if (launcher && isAlive(launcher.pid)) {
+    if ((launcher && isAlive(launcher.pid)) || this.launcherStarting(trial)) {
       this.ensureTail(exp, trial);
       return;
     }
@@ -314,7 +326,26 @@ export class LocalRuntime implements TrialRuntime {
     }
     const child = spawn(process.execPath, [launcherPath(), dir], { detached: true, stdio: 'ignore' });
     child.unref();
+    if (child.pid !== undefined) this.starting.set(this.key(trial), { pid: child.pid, at: Date.now() });
     this.ensureTail(exp, trial);
+  }
+
+  /**
+   * True while a launcher this process spawned for the trial is alive and launcher.json names no live launcher yet
+   * (a folder relaunched after a machine restart still holds the dead one's): the trial is starting, and must be
+   * neither started again nor taken for absent. Trusted for a minute at most (a pid can be reused); a launcher
+   * writes launcher.json within its first milliseconds of running.
+   */
+  private launcherStarting(trial: Trial): boolean {
+    const key = this.key(trial);
+    const entry = this.starting.get(key);
+    if (entry === undefined) return false;
+    if (Date.now() - entry.at < STARTING_TRUST_MS && isAlive(entry.pid)) {
+      const launcher = readJson<{ pid: number }>(path.join(this.trialDir(trial), 'launcher.json'));
+      if (!launcher || !isAlive(launcher.pid)) return true;
+    }
+    this.starting.delete(key);
+    return false;
   }
 
   /**
@@ -445,7 +476,7 @@ export class LocalRuntime implements TrialRuntime {
     const stop = readJson<StopFile>(path.join(dir, 'stop.json'));
     const launcher = readJson<{ pid: number; startedAt: string }>(path.join(dir, 'launcher.json'));
     const alive = launcher !== undefined && isAlive(launcher.pid);
-    if (!exit && alive) {
+    if (!exit && (alive || (!stop && this.launcherStarting(trial)))) {
       this.ensureTail(exp, trial);
       this.adoptGpus(trial);
       return { phase: 'running', startTime: launcher?.startedAt };
@@ -488,6 +519,9 @@ export class LocalRuntime implements TrialRuntime {
       return;
     }
     if (!fs.existsSync(path.join(dir, 'stop.json'))) fs.writeFileSync(path.join(dir, 'stop.json'), JSON.stringify({ reason, message }));
+    // A launcher still starting either sees stop.json and runs nothing, or has taken the lock and runs the trial:
+    // wait until it has shown which (launcher.json, or its exit), so that a trial it starts is stopped too.
+    for (const until = Date.now() + STARTING_WAIT_MS; this.launcherStarting(trial) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     const launcher = readJson<{ pid: number }>(path.join(dir, 'launcher.json'));
     if (!launcher || !isAlive(launcher.pid)) return;
     const group = -launcher.pid;
