@@ -1,16 +1,17 @@
 /**
  * Binding our gRPC servers, with HTTP/2 receive windows sized for Katib's requests.
  *
- * A GetSuggestions request carries the experiment's whole trial history: about 300 KiB at 1000 trials. Node's HTTP/2
- * sessions open with the protocol's default 64 KiB windows, so a client sending such a request stops several times
- * to wait for the server's WINDOW_UPDATE; each wait is a round of wake-ups on both sides. gRPC's C-core widens its own
- * receive windows as it learns the bandwidth-delay product, but grpc-js has no option for a server's windows
- * (grpc/grpc-node#3058). So, until it has one, `bindServer` sets them on the server grpc-js builds: the initial stream
- * window (SETTINGS_INITIAL_WINDOW_SIZE, in the options grpc-js passes to `http2.createServer`) and the connection
- * window of each session (`Http2Session.setLocalWindowSize`). A whole request then goes out in one write. With the
- * Python grpcio client of benchmarks/suggestion-latency, the transport's median at 1000 trials fell by about a
- * quarter. Memory is not at stake: grpc-js reads every message as it arrives and limits its size on its own
- * (`grpc.max_receive_message_length`).
+ * A GetSuggestions request carries the experiment's whole trial history: about 230 KB at 1000 trials of a
+ * four-parameter experiment (benchmarks/suggestion-latency). Node's HTTP/2 sessions open with the protocol's default
+ * 64 KiB windows, so a client sending such a request stops several times to wait for the server's WINDOW_UPDATE;
+ * each wait is a round of wake-ups on both sides. gRPC's C-core widens its own receive windows as it learns the
+ * bandwidth-delay product, but grpc-js has no option for a server's windows (grpc/grpc-node#3058). So, until it has
+ * one, `bindServer` sets them on the server grpc-js builds: the initial stream window (SETTINGS_INITIAL_WINDOW_SIZE,
+ * in the options grpc-js passes to `http2.createServer`) and the connection window of each session
+ * (`Http2Session.setLocalWindowSize`; the connection window is the one that mattered). A whole request then goes out
+ * in one write. With the Python grpcio client of benchmarks/suggestion-latency, the transport's median at 1000
+ * trials fell by about a fifth after an idle and by a third back to back. Memory is not at stake: grpc-js reads every
+ * message as it arrives and limits its size on its own (`grpc.max_receive_message_length`).
  *
  * Both reach into grpc-js internals (`commonServerOptions`, `http2Servers`), checked before use: should a grpc-js
  * release rename them, `bindServer` still binds, with Node's default windows, and test/grpc/server.test.ts fails.

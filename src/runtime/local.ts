@@ -3,9 +3,10 @@
  * run.json (what to run), output.log (stdout and stderr), launcher.json, exit.json and stop.json. A detached
  * launcher (launcher.ts) runs the command without a shell, so the trial outlives a controller crash and its end is
  * still recorded. Until a launcher this process spawned has written launcher.json, the trial counts as running and
- * is not launched again; one stopped before then never runs its command (the launcher checks stop.json). While a trial runs, its metrics are tailed from the output (StdOut collector) or the metrics file
- * (File collector), stored in the ObservationStore with offset-based batch ids (re-reading after a restart never
- * duplicates), and checked against the trial's early-stopping rules.
+ * is not launched again; one stopped before then never runs its command (the launcher checks stop.json). While a
+ * trial runs, its metrics are tailed from the output (StdOut collector) or the metrics file (File collector), stored
+ * in the ObservationStore with offset-based batch ids (re-reading after a restart never duplicates), and checked
+ * against the trial's early-stopping rules.
  *
  * A folder belongs to one trial: run.json records the trial's uid. A folder of the same name left by an earlier
  * trial (a store that was removed while its trials folder stayed, say) is moved aside to `<trial>.orphaned-<uid>`
