@@ -16,6 +16,7 @@
  * Both reach into grpc-js internals (`commonServerOptions`, `http2Servers`), checked before use: should a grpc-js
  * release rename them, `bindServer` still binds, with Node's default windows, and test/grpc/server.test.ts fails.
  */
+import { EventEmitter } from 'node:events';
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 
@@ -44,14 +45,10 @@ export async function bindServer(server: grpc.Server, host: string, port: number
   const servers = internals.http2Servers;
   if (servers instanceof Map) {
     for (const [http2Server, entry] of servers) {
-      if (!isSessionSource(http2Server)) continue;
+      if (!(http2Server instanceof EventEmitter)) continue;
       if (!http2Server.listeners('session').includes(widenSession)) http2Server.on('session', widenSession);
       for (const session of entry.sessions ?? []) widenSession(session);
     }
   }
   return bound;
-}
-
-function isSessionSource(value: unknown): value is http2.Http2Server {
-  return value !== null && typeof value === 'object' && typeof (value as { on?: unknown }).on === 'function' && typeof (value as { listeners?: unknown }).listeners === 'function';
 }
