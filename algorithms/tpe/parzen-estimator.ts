@@ -10,7 +10,8 @@
  *   that the outermost kernels only look inwards: consider_endpoints = false), clipped to
  *   [(high - low) / min(100, kernels + 1), high - low] (the "magic clip", which keeps a crowd of observations from
  *   collapsing to spikes); under the `joint` rule (the multivariate model of a space with a categorical parameter)
- *   every observation's kernel has Scott's bandwidth (see {@link BandwidthRule});
+ *   every observation's kernel has Scott's bandwidth; under the `capped` rule (the multivariate model of a space
+ *   of numbers alone) the neighbour rule's, at most Scott's (see {@link BandwidthRule});
  * - a categorical kernel of an observation o puts (w + [c = o]) / (K·w + 1) on value c, with w = prior weight /
  *   number of kernels (an Aitchison–Aitken-like smoothing towards uniform); the prior kernel is uniform;
  * - the prior kernel (see encoding.ts) has weight `priorWeight`, the observations the weights they are given.
@@ -107,9 +108,9 @@ function bandwidths(mus: Float64Array, low: number, high: number, out: Float64Ar
  * How the observations' kernels get their bandwidths in numeric dimensions: `neighbours`, each its own from the gaps
  * to its neighbours (see {@link bandwidths}); `joint`, all the same, {@link JOINT_BANDWIDTH} · n^(-1/(d + 4)) of the
  * domain's width for n observations in d dimensions (Scott's rule, as Optuna's multivariate TPE has it, with a
- * smaller constant).
+ * smaller constant); `capped`, each the smaller of the two.
  */
-export type BandwidthRule = 'neighbours' | 'joint';
+export type BandwidthRule = 'neighbours' | 'joint' | 'capped';
 
 /**
  * The constant of the `joint` rule, as a fraction of the domain's width. Optuna 3.1 uses 0.2, which spread the
@@ -173,8 +174,12 @@ export function buildParzenEstimator(dims: readonly Dim[], columns: readonly Flo
       mu.set(col.subarray(0, m));
     }
     mu[m] = dim.priorMu;
-    if (rule === 'neighbours') bandwidths(mu, dim.low, dim.high, sigma);
-    else sigma.fill(jointBandwidth(m, dims.length) * (dim.high - dim.low));
+    if (rule === 'joint') sigma.fill(jointBandwidth(m, dims.length) * (dim.high - dim.low));
+    else bandwidths(mu, dim.low, dim.high, sigma);
+    if (rule === 'capped') {
+      const cap = jointBandwidth(m, dims.length) * (dim.high - dim.low);
+      for (let i = 0; i < m; i++) if ((sigma[i] as number) > cap) sigma[i] = cap;
+    }
     sigma[m] = dim.priorSigma;
     if (dim.kind === 'continuous') {
       for (let j = 0; j < kernels; j++) {

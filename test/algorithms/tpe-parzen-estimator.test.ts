@@ -290,6 +290,21 @@ describe('bandwidth rules', () => {
     expect(sigma[4]).toBe(dimNamed('uniform').priorSigma);
   });
 
+  it('capped: each kernel takes the smaller of its neighbour-rule bandwidth and Scott’s', () => {
+    // A crowd of 29 near 0.4, whose gaps fall below the clip's floor (1/32), and one observation far off at 0.95.
+    const crowd = Float64Array.from([...Array.from({ length: 29 }, (_, i) => 0.4 + 0.001 * i), 0.95]);
+    const est = (rule: 'neighbours' | 'capped') => buildParzenEstimator([dimNamed('uniform')], [crowd], new Float64Array(30).fill(1), 1, rule).perDim[0]?.sigma as Float64Array;
+    const neighbours = est('neighbours');
+    const capped = est('capped');
+    const cap = jointBandwidth(30, 1);
+    expect(cap).toBeGreaterThan(1 / 32);
+    for (let i = 0; i < 30; i++) expect(capped[i]).toBe(Math.min(neighbours[i] as number, cap));
+    expect(capped[0]).toBe(neighbours[0]);
+    expect(capped[29]).toBe(cap);
+    expect(neighbours[29] as number).toBeGreaterThan(cap);
+    expect(capped[30]).toBe(dimNamed('uniform').priorSigma);
+  });
+
   it('neighbours: each kernel takes the gaps to its neighbours, magic-clipped', () => {
     const sigma = build('neighbours').perDim[0]?.sigma as Float64Array;
     // The prior's centre 0.5 counts as a neighbour. 0.3 and 0.31 have gaps below the clip's floor, width /

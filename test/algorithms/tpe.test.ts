@@ -328,6 +328,38 @@ describe('multivariate-tpe on a space with categoricals', () => {
   });
 });
 
+const HARTMANN6_SPACE = space(['x1', 'x2', 'x3', 'x4', 'x5', 'x6'].map((name) => ({ name, parameterType: 'double', feasibleSpace: { min: '0', max: '1' } })));
+
+/** Hartmann-6; global minimum -3.32237. */
+function hartmann6(x: readonly number[]): number {
+  const alpha = [1, 1.2, 3, 3.2];
+  const a = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]];
+  const p = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]];
+  return -alpha.reduce((sum, al, i) => sum + al * Math.exp(-x.reduce((e, xj, j) => e + (a[i]?.[j] as number) * (xj - (p[i]?.[j] as number) / 1e4) ** 2, 0)), 0);
+}
+
+describe('multivariate-tpe on a space of numbers alone', () => {
+  it('refines around its good trials: median regret on Hartmann-6 after 50 trials below 0.35 over 10 seeds', () => {
+    // The neighbour rule's bandwidths uncapped leave the first good trials' kernels as wide as the gaps between
+    // scattered points, and the candidates spread over the box: 0.43 on these seeds (Optuna's multivariate TPE 0.32
+    // on seeds 0-19 of benchmarks/sample-efficiency); capped at Scott's bandwidth, 0.26.
+    const regrets: number[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const settings = settingsOf(multivariateTpe as AnyAlgorithm, { random_state: String(seed) }, HARTMANN6_SPACE);
+      const history: TrialRecord[] = [];
+      let state: unknown;
+      for (let i = 0; i < 50; i++) {
+        const r = (multivariateTpe as AnyAlgorithm).suggest({ space: HARTMANN6_SPACE, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
+        state = r.state;
+        const a = asRecord(r, 0);
+        history.push(trial(i, a, 'succeeded', hartmann6(HARTMANN6_SPACE.map((p) => Number(a[p.name])))));
+      }
+      regrets.push(Math.min(...history.map((t) => t.objective as number)) + 3.32237);
+    }
+    expect(median(regrets)).toBeLessThan(0.35);
+  });
+});
+
 describe('tpe timing', () => {
   it('prints the cost of one suggestion at 100 and 1000 completed trials', () => {
     const lines: string[] = [];
