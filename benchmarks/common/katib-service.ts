@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { SuggestionClient } from '../../src/suggestion/client.js';
+import { PYTHON } from './python.js';
 import { repoRoot } from './repo-root.js';
 
 export interface ServiceProcess {
@@ -32,23 +33,33 @@ function procStatus(pid: number, field: string): number | undefined {
 
 /**
  * `cli`: the deployed command, bin/katib.js; `bare`: startSuggestionServer alone (bare-suggestion-server.ts); `noop`:
- * a grpc-js server that does nothing with a request (noop-suggestion-server.ts), the latency benchmark's reference.
+ * a grpc-js server that does nothing with a request (noop-suggestion-server.ts), the latency benchmark's reference;
+ * `noop-c`: the same on gRPC's C-core server (noop_suggestion_server.py, run with Debian's python3-grpcio).
  */
-export type ServiceEntry = 'cli' | 'bare' | 'noop';
+export type ServiceEntry = 'cli' | 'bare' | 'noop' | 'noop-c';
+
+/** The program and arguments that start `entry`. */
+function commandOf(entry: ServiceEntry, algorithm: string | undefined): [string, string[]] {
+  switch (entry) {
+    case 'cli':
+      return [process.execPath, [path.join(repoRoot(), 'bin', 'katib.js'), 'serve', 'suggestion', '--host', '127.0.0.1', '--port', '0', ...(algorithm ? ['--algorithm', algorithm] : [])]];
+    case 'bare':
+      return [process.execPath, [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'bare-suggestion-server.js'), ...(algorithm ? [algorithm] : [])]];
+    case 'noop':
+      return [process.execPath, [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'noop-suggestion-server.js')]];
+    case 'noop-c':
+      return [PYTHON, [path.join(repoRoot(), 'benchmarks', 'common', 'noop_suggestion_server.py')]];
+  }
+}
 
 /**
- * Starts `node bin/katib.js serve suggestion --host 127.0.0.1 --port 0 [--algorithm NAME]` (or the bare or no-op server) and waits for its
+ * Starts `node bin/katib.js serve suggestion --host 127.0.0.1 --port 0 [--algorithm NAME]` (or another entry) and waits for its
  * "suggestion service listening on HOST:PORT" line and for the health service to report SERVING. Throws with the
  * service's stderr when it exits first or does not start within 30 s (run `npm run build` first).
  */
 export async function startService(algorithm?: string, entry: ServiceEntry = 'cli'): Promise<ServiceProcess> {
-  const args =
-    entry === 'cli'
-      ? [path.join(repoRoot(), 'bin', 'katib.js'), 'serve', 'suggestion', '--host', '127.0.0.1', '--port', '0', ...(algorithm ? ['--algorithm', algorithm] : [])]
-      : entry === 'bare'
-        ? [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'bare-suggestion-server.js'), ...(algorithm ? [algorithm] : [])]
-        : [path.join(repoRoot(), 'dist', 'benchmarks', 'common', 'noop-suggestion-server.js')];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, args] = commandOf(entry, algorithm);
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`katib serve suggestion did not report its port within 30 s:\n${stderr}`)), 30_000);

@@ -24,7 +24,8 @@
  * timings), as a controller's calls do; this shows the same call to a service that never idles.
  * Transport reference: the same clients send the same kind of growing requests, in the same pattern, to a grpc-js
  * server that neither decodes them nor does any work (benchmarks/common/noop-suggestion-server.ts): what any service
- * on grpc-js costs these clients.
+ * on grpc-js costs these clients; and to gRPC's C-core server doing the same (noop_suggestion_server.py, Python
+ * grpcio): what is left without grpc-js, the clients themselves, the loopback and the wake-ups.
  * Peak RSS: VmHWM of each service process after its largest history (/proc/PID/status).
  *
  * Spaces: the `mixed` space of benchmarks/common/problems.json (log-scale float, int, categorical, float); grid gets
@@ -341,19 +342,23 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
   }
 }
 
-/** The row name of the transport reference (benchmarks/common/noop-suggestion-server.ts). */
-const NOOP = 'no-op grpc-js server';
+/**
+ * The transport references, by row name: a grpc-js server bound as ours are (benchmarks/common/noop-suggestion-server.ts)
+ * and gRPC's C-core server (noop_suggestion_server.py), both answering without decoding the request.
+ */
+const NOOPS = { 'no-op grpc-js server': 'noop', 'no-op C-core server': 'noop-c' } as const satisfies Record<string, ServiceEntry>;
+type NoopName = keyof typeof NOOPS;
 
 /**
- * The transport reference: the same sequence of growing requests as an algorithm's (the `random` case's history,
- * one more succeeded trial per call), from the same clients, to a grpc-js server that does not decode them and
- * answers an empty reply. Its times are what any suggestion service on grpc-js costs these clients, idle and back
- * to back, before it does any work.
+ * A transport reference: the same sequence of growing requests as an algorithm's (the `random` case's history, one
+ * more succeeded trial per call), from the same clients, to a server that does not decode them and answers an empty
+ * reply. On grpc-js, its times are what any suggestion service on grpc-js costs these clients, idle and back to back,
+ * before it does any work; on C-core, what is left without grpc-js: the clients, the loopback and the wake-ups.
  */
-async function measureNoop(s: Settings, mixedSpace: readonly ParameterSpec[], python: PythonClient | undefined): Promise<AlgorithmResult[]> {
+async function measureNoop(name: NoopName, s: Settings, mixedSpace: readonly ParameterSpec[], python: PythonClient | undefined): Promise<AlgorithmResult[]> {
   const space = parseSearchSpace(spaceOf('mixed', mixedSpace));
   if (isIssues(space)) throw new Error(`benchmark space is invalid: ${JSON.stringify(space)}`);
-  const service = await startService(undefined, 'noop');
+  const service = await startService(undefined, NOOPS[name]);
   const stub = new (loadKatibProto().Suggestion)(service.address, grpc.credentials.createInsecure());
   if (python) await python.connect(service.address);
   const measurements: Record<ClientName, Measurement[]> = { python: [], ts: [] };
@@ -381,10 +386,10 @@ async function measureNoop(s: Settings, mixedSpace: readonly ParameterSpec[], py
         else for (let r = 0; r < Math.max(5, s.reps); r++) backToBack.push(await once(again));
         const timed = times.slice(1);
         measurements[client].push({ history: n, warmupMs: times[0] as number, timesMs: timed, medianMs: median(timed), minMs: Math.min(...timed), maxMs: Math.max(...times), backToBackMedianMs: median(backToBack) });
-        process.stderr.write(`ref    ${NOOP.padEnd(20)} N=${String(n).padStart(4)}  ${client.padEnd(6)} median ${fmt(median(timed))} ms\n`);
+        process.stderr.write(`ref    ${name.padEnd(20)} N=${String(n).padStart(4)}  ${client.padEnd(6)} median ${fmt(median(timed))} ms\n`);
       }
     }
-    return s.clients.map((client) => ({ algorithm: NOOP, client, measurements: measurements[client], peakRssMiB: undefined }));
+    return s.clients.map((client) => ({ algorithm: name, client, measurements: measurements[client], peakRssMiB: undefined }));
   } finally {
     stub.close();
     await service.stop();
@@ -455,7 +460,8 @@ async function main(): Promise<void> {
   const reference: AlgorithmResult[] = [];
   try {
     for (const algorithm of s.algorithms) ours.push(...(await measureOurs(algorithm, s, mixed.parameters, python)));
-    reference.push(...(await measureNoop(s, mixed.parameters, python)));
+    // The C-core server runs on python3-grpcio, as the Python client does: without that client, grpc-js's alone.
+    for (const name of Object.keys(NOOPS) as NoopName[]) if (python || NOOPS[name] !== 'noop-c') reference.push(...(await measureNoop(name, s, mixed.parameters, python)));
   } finally {
     await python?.close();
   }
@@ -486,7 +492,8 @@ async function main(): Promise<void> {
       ],
     ),
   );
-  console.log(`${NOOP}: the same requests to a grpc-js server that neither decodes them nor works (the transport alone)`);
+  console.log('no-op: the same requests to a server that neither decodes them nor works (the transport alone), on grpc-js as ours and');
+  console.log("on gRPC's C-core (Python grpcio)");
   console.log(`\nFastest of the ${s.reps} timed calls, ms (a lower bound that load cannot inflate; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   console.log(
     renderTable(
