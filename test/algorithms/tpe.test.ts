@@ -52,21 +52,23 @@ function trial(i: number, assignments: Record<string, string>, status: TrialStat
   return { name: `t${i}`, assignments, status, objective, metrics: objective === undefined ? {} : { loss: objective }, labels: {} };
 }
 
-/** Runs `n` sequential trials of `alg` on Branin and returns the best value found. */
-function bestOnBranin(alg: AnyAlgorithm, n: number, seed: number): number {
-  const settings = settingsOf(alg, {}, BRANIN_SPACE);
+/** Runs `n` sequential trials of `alg` on space `s`, each scored by `loss`; returns the history. */
+function runTrials(alg: AnyAlgorithm, s: SearchSpace, settings: unknown, n: number, seed: number, loss: (a: Record<string, string>) => number): TrialRecord[] {
   const history: TrialRecord[] = [];
   let state: unknown;
-  let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < n; i++) {
-    const r = alg.suggest({ space: BRANIN_SPACE, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
+    const r = alg.suggest({ space: s, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
     state = r.state;
     const a = asRecord(r, 0);
-    const v = branin(Number(a['x']), Number(a['y']));
-    best = Math.min(best, v);
-    history.push(trial(i, a, 'succeeded', v));
+    history.push(trial(i, a, 'succeeded', loss(a)));
   }
-  return best;
+  return history;
+}
+
+/** Runs `n` sequential trials of `alg` on Branin and returns the best value found. */
+function bestOnBranin(alg: AnyAlgorithm, n: number, seed: number): number {
+  const history = runTrials(alg, BRANIN_SPACE, settingsOf(alg, {}, BRANIN_SPACE), n, seed, (a) => branin(Number(a['x']), Number(a['y'])));
+  return Math.min(...history.map((t) => t.objective as number));
 }
 
 /** `n` completed trials drawn from the priors, scored by a bowl around 0.3 in the unit-encoded space. */
@@ -313,14 +315,7 @@ describe('multivariate-tpe on a space with categoricals', () => {
     const settings = settingsOf(multivariateTpe as AnyAlgorithm, {}, ARCHITECTURES);
     let found = 0;
     for (let seed = 1; seed <= 10; seed++) {
-      const history: TrialRecord[] = [];
-      let state: unknown;
-      for (let i = 0; i < 60; i++) {
-        const r = (multivariateTpe as AnyAlgorithm).suggest({ space: ARCHITECTURES, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
-        state = r.state;
-        const a = asRecord(r, 0);
-        history.push(trial(i, a, 'succeeded', architectureLoss(a)));
-      }
+      const history = runTrials(multivariateTpe as AnyAlgorithm, ARCHITECTURES, settings, 60, seed, architectureLoss);
       const best = history.reduce((x, y) => ((x.objective as number) <= (y.objective as number) ? x : y));
       if (best.assignments['arch'] === 'resnet' && best.assignments['act'] === 'relu') found++;
     }
@@ -346,14 +341,7 @@ describe('multivariate-tpe on a space of numbers alone', () => {
     const regrets: number[] = [];
     for (let seed = 1; seed <= 10; seed++) {
       const settings = settingsOf(multivariateTpe as AnyAlgorithm, { random_state: String(seed) }, HARTMANN6_SPACE);
-      const history: TrialRecord[] = [];
-      let state: unknown;
-      for (let i = 0; i < 50; i++) {
-        const r = (multivariateTpe as AnyAlgorithm).suggest({ space: HARTMANN6_SPACE, goal: 'minimize', objectiveMetric: 'loss', history, count: 1, state, rng: createRng(`${seed}/${i}`) }, settings);
-        state = r.state;
-        const a = asRecord(r, 0);
-        history.push(trial(i, a, 'succeeded', hartmann6(HARTMANN6_SPACE.map((p) => Number(a[p.name])))));
-      }
+      const history = runTrials(multivariateTpe as AnyAlgorithm, HARTMANN6_SPACE, settings, 50, seed, (a) => hartmann6(HARTMANN6_SPACE.map((p) => Number(a[p.name]))));
       regrets.push(Math.min(...history.map((t) => t.objective as number)) + 3.32237);
     }
     expect(median(regrets)).toBeLessThan(0.35);
