@@ -20,8 +20,8 @@
  *   a seed is drawn on the first call and kept in the state.
  *
  * Model: inputs in [0, 1] (log scale for log distributions, bins for finite parameters, one-hot for categoricals);
- * losses warped by a Yeo-Johnson power transform that tames a heavy tail of bad values (warping.ts), then
- * standardised; kernel hyperparameters by maximum a posteriori fitting with analytic gradients, warm-started from the
+ * losses warped onto a log scale above the best, offset by the median's distance from it, which tames a heavy tail
+ * of bad values and keeps the good half's shape (warping.ts), then standardised; kernel hyperparameters by maximum a posteriori fitting with analytic gradients, warm-started from the
  * previous call's values (kept in the state).
  *
  * Parallel suggestions — several at once, or while trials are running — use the kriging believer (Ginsbourger, Le
