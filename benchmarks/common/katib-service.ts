@@ -59,10 +59,13 @@ function commandOf(entry: ServiceEntry, algorithm: string | undefined): [string,
  */
 export async function startService(algorithm?: string, entry: ServiceEntry = 'cli'): Promise<ServiceProcess> {
   const [command, args] = commandOf(entry, algorithm);
+  const shown = [command, ...args].join(' ');
+  // The C-core server needs Debian's python3-grpcio; the others a build.
+  const hint = entry === 'noop-c' ? `is python3-grpcio installed for ${PYTHON}?` : 'did `npm run build` run?';
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`katib serve suggestion did not report its port within 30 s:\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${shown} did not report its port within 30 s:\n${stderr}`)), 30_000);
     const lines = readline.createInterface({ input: child.stderr as NodeJS.ReadableStream });
     lines.on('line', (line) => {
       stderr += `${line}\n`;
@@ -74,7 +77,7 @@ export async function startService(algorithm?: string, entry: ServiceEntry = 'cl
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`katib serve suggestion exited with ${code} before listening (did \`npm run build\` run?):\n${stderr}`));
+      reject(new Error(`${shown} exited with ${code} before listening (${hint}):\n${stderr}`));
     });
   });
   const address = `127.0.0.1:${port}`;
