@@ -287,10 +287,11 @@ setTimeout(() => {
     expect(runs).toHaveLength(5);
     for (const r of runs) expect(['0', '1']).toContain(r.gpus);
     for (const a of runs) {
+      // Never two trials on the same GPU at once, and never more trials at once than GPUs. The most trials at
+      // once is reached at some trial's start; a slow trial may overlap two short ones that ran one after the other.
       const overlapping = runs.filter((b) => b !== a && b.start < a.end && a.start < b.end);
-      // Never two trials on the same GPU at once, and never more trials at once than GPUs.
       expect(overlapping.filter((b) => b.gpus === a.gpus)).toEqual([]);
-      expect(overlapping.length).toBeLessThanOrEqual(1);
+      expect(runs.filter((b) => b.start <= a.start && a.start < b.end).length).toBeLessThanOrEqual(2);
     }
   });
 
