@@ -40,11 +40,12 @@
  * the distribution unchanged.
  *
  * State: the distribution (mean, σ, packed covariance, evolution paths, recent best and worst values), the
- * generation, the run's identifier, the count of quasi-random points used, the restart bookkeeping and at most 4λ
- * assignment hashes: O(d²), independent of the number of trials. Katib's controller sends the state back with
- * each request. When it is missing (a client that drops the reply's algorithm settings) or does not fit the space,
- * it is recomputed from the trials: their finished ones, in history order, are told in consecutive groups of λ,
- * which for a caller asking one trial at a time are exactly the generations it ran (see recoverState).
+ * generation, the run's identifier, the count of quasi-random points used and of suggestions handed out in the
+ * generation, the restart bookkeeping and at most 4λ assignment hashes: O(d²), independent of the number of
+ * trials. Katib's controller sends the state back with each request. When it is missing (a client that drops the
+ * reply's algorithm settings) or does not fit the space, it is recomputed from the trials: their finished ones, in
+ * history order, are told in consecutive groups of λ, which for a caller asking one trial at a time are exactly the
+ * generations it ran (see recoverState).
  *
  * Unlike Katib's Optuna-based service, one-parameter spaces and spaces without a continuous parameter are accepted:
  * the encoding above handles them.
@@ -80,6 +81,11 @@ export interface CmaesState {
   readonly dist: Distribution;
   /** Hashes of the assignments handed out in the current generation (newest last, at most 4λ). */
   readonly keys: readonly string[];
+  /**
+   * Suggestions handed out in the current generation, all of them (`keys` keeps the newest 4λ). Absent in states
+   * written before it was kept: the generation's members are then looked for in the whole history.
+   */
+  readonly issued?: number;
   /** Points of the current generation's quasi-random sequence used so far (draws and redraws). */
   readonly drawn: number;
   readonly restarts: RestartBookkeeping;
@@ -137,7 +143,10 @@ export const cmaes: Algorithm<CmaesSettings, CmaesState> = {
       keys.push(hashKey(key));
       suggestions.push({ assignments: a, labels: { [GENERATION_LABEL]: label } });
     }
-    return { suggestions, state: { ...state, keys: keys.slice(-4 * state.popsize), drawn: mutations.used() } };
+    // A state without the count (an earlier version's) stays without it until its generation is told: counting
+    // from here would miss the suggestions handed out before, and with them the trials they became.
+    const issued = state.issued === undefined ? {} : { issued: state.issued + suggestions.length };
+    return { suggestions, state: { ...state, keys: keys.slice(-4 * state.popsize), ...issued, drawn: mutations.used() } };
   },
 };
 
@@ -163,6 +172,7 @@ function isUsableState(s: CmaesState | undefined, dims: number): s is CmaesState
     (s.restarts.regime === 'large' || s.restarts.regime === 'small') &&
     [s.restarts.count, s.restarts.smallEvaluations, s.restarts.largeEvaluations, s.restarts.runEvaluations, s.restarts.seed].every((v) => Number.isInteger(v) && v >= 0) &&
     s.keys.every((k) => typeof k === 'string') &&
+    (s.issued === undefined || (Number.isInteger(s.issued) && s.issued >= 0)) &&
     Number.isInteger(s.drawn) &&
     s.drawn >= 0 &&
     s.drawn < 2 ** 32
@@ -181,6 +191,7 @@ function freshState(dims: number, settings: CmaesSettings, rng: Rng): CmaesState
     popsize,
     dist: initialDistribution(new Array<number>(dims).fill(0.5), settings.sigma),
     keys: [],
+    issued: 0,
     drawn: 0,
     restarts: { count: 0, regime: 'large', smallEvaluations: 0, largeEvaluations: 0, runEvaluations: 0, seed: settings.randomState ?? rng.int(0, 0xffffffff) },
   };
@@ -253,7 +264,7 @@ const TERMINAL = new Set<TrialRecord['status']>(['failed', 'killed', 'metrics-un
  */
 function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
   const label = `${state.run}-${state.dist.generation}`;
-  const labelled = history.filter((t) => t.labels[GENERATION_LABEL] === label);
+  const labelled = generationMembers(history, label, state.issued);
   // Unlabelled trials are matched by hash only while some suggestion of this generation has not come back with its
   // label (a caller that drops labels): hashing every unlabelled trial at every call would make the cost of a call
   // grow with the history.
@@ -261,6 +272,23 @@ function tellFinishedGeneration(state: CmaesState, space: SearchSpace, history: 
   const members = keys ? history.filter((t) => t.labels[GENERATION_LABEL] === label || (t.labels[GENERATION_LABEL] === undefined && keys.has(hashAssignments(space, t.assignments)))) : labelled;
   const finished = finishedOf(space, members, goal);
   return finished.length < state.popsize ? state : tellGeneration(state, finished, settings);
+}
+
+/**
+ * The trials labelled with the current generation, in history order. The history is read from its newest end, where
+ * callers that send trials in creation order (ours) have the generation's members: once as many are found as
+ * suggestions were handed out in the generation (`issued`), no older trial can carry its label, so at 1000 trials a
+ * call reads a handful of them rather than all (a caller in another order, or a state without the count, reads the
+ * whole history, as before).
+ */
+function generationMembers(history: readonly TrialRecord[], label: string, issued: number | undefined): TrialRecord[] {
+  const members: TrialRecord[] = [];
+  const limit = issued ?? Number.POSITIVE_INFINITY;
+  for (let i = history.length - 1; i >= 0 && members.length < limit; i--) {
+    const t = history[i] as TrialRecord;
+    if (t.labels[GENERATION_LABEL] === label) members.push(t);
+  }
+  return members.reverse();
 }
 
 /**
@@ -319,7 +347,7 @@ function tellGeneration(state: CmaesState, finished: readonly Finished[], settin
     dist = { ...state.dist, generation: state.dist.generation + 1 };
   }
   const restarts = { ...state.restarts, runEvaluations: state.restarts.runEvaluations + state.popsize };
-  const next: CmaesState = { ...state, dist, keys: [], drawn: 0, restarts };
+  const next: CmaesState = { ...state, dist, keys: [], issued: 0, drawn: 0, restarts };
   if (settings.restartStrategy === 'none' || !shouldStop(dist, k, settings.sigma)) return next;
   return restart(next, settings);
 }
@@ -351,5 +379,5 @@ function restart(state: CmaesState, settings: CmaesSettings): CmaesState {
     }
   }
   const mean = Array.from({ length: state.dims }, () => rng.next());
-  return { ...state, run: newRunId(rng), popsize, dist: initialDistribution(mean, sigma), keys: [], drawn: 0, restarts: next };
+  return { ...state, run: newRunId(rng), popsize, dist: initialDistribution(mean, sigma), keys: [], issued: 0, drawn: 0, restarts: next };
 }

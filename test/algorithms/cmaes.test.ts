@@ -228,6 +228,53 @@ describe('cmaes suggestions', () => {
     expect(next.state.dist.generation).toBe(generation);
   });
 
+  it('finds the generation in a history in any order, reading from the newest end only as far as it must', () => {
+    const lambda = defaultPopulationSize(SPHERE.length);
+    const settings = settingsOf({}, SPHERE);
+    // Two generations in creation order; the second has finished, and the state counts its λ suggestions.
+    const { history, state } = drive(SPHERE, {}, 2 * lambda, sphere);
+    expect(state?.issued).toBe(lambda);
+    // A state written before the count was kept: the whole history is read.
+    const older: CmaesState = { ...(state as CmaesState) };
+    delete (older as { issued?: number }).issued;
+    const rng = createRng('shuffle');
+    const shuffled = [...history];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [shuffled[i], shuffled[j]] = [shuffled[j] as TrialRecord, shuffled[i] as TrialRecord];
+    }
+    const reads = { count: 0 };
+    const counted = (h: readonly TrialRecord[]): readonly TrialRecord[] =>
+      new Proxy(h, {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads.count++;
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+    const ask = (h: readonly TrialRecord[], s: CmaesState) => {
+      reads.count = 0;
+      const res = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history: counted(h), count: 2, state: s, rng: createRng(8) }, settings);
+      return { res, reads: reads.count };
+    };
+    for (const h of [history, [...history].reverse(), shuffled]) {
+      const withCount = ask(h, state as CmaesState);
+      expect(withCount.res.state.dist.generation).toBe(2);
+      expect(withCount.res.state.issued).toBe(2);
+      const whole = ask(h, older);
+      expect(whole.reads).toBeGreaterThanOrEqual(2 * lambda);
+      expect(withCount.res).toEqual(whole.res);
+    }
+    // In creation order the generation is the newest λ trials: the older one is not read.
+    expect(ask(history, state as CmaesState).reads).toBeLessThanOrEqual(lambda);
+    // Mid-generation, a state without the count keeps none until the generation is told: some of its suggestions
+    // were handed out uncounted.
+    const partial = history.slice(0, lambda + 3);
+    const midway = ask(partial, older);
+    expect(midway.res.state.dist.generation).toBe(1);
+    expect(midway.res.state.issued).toBeUndefined();
+    expect(midway.reads).toBeGreaterThanOrEqual(partial.length);
+  });
+
   it('draws its mutations from a quasi-random sequence: the state counts the points used, a tell resets the count', () => {
     const lambda = defaultPopulationSize(SPHERE.length);
     const settings = settingsOf({}, SPHERE);
