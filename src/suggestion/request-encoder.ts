@@ -18,6 +18,9 @@ const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 
+/** Strings up to this many UTF-16 units are tried as ASCII first (see WireWriter.ascii). */
+const ASCII_INLINE_MAX = 64;
+
 /** Node's Buffer with the method behind write(…, 'utf8'), present since Node 0.x but not in @types/node. */
 type NodeBuffer = Buffer & { utf8Write(text: string, offset: number): number };
 
@@ -68,9 +71,26 @@ class WireWriter {
     this.ensure(5 + s.length * 3);
     const start = this.pos;
     this.pos += 1;
-    const written = this.buf.utf8Write(s, this.pos);
-    this.pos += written;
-    this.closeLength(start, written);
+    const written = s.length <= ASCII_INLINE_MAX ? this.ascii(s) : -1;
+    const length = written >= 0 ? written : this.buf.utf8Write(s, this.pos);
+    this.pos += length;
+    this.closeLength(start, length);
+  }
+
+  /**
+   * Writes a short string at `pos` byte by byte if it is all ASCII (its UTF-8 is then its char codes) and returns
+   * its length; else returns -1, having written nothing that counts. Names, numbers and dates in a request are
+   * short ASCII strings, thousands per request: a call into Node's UTF-8 encoder for each cost more than the copy.
+   */
+  private ascii(s: string): number {
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return -1;
+      buf[at + i] = c;
+    }
+    return s.length;
   }
 
   int32(field: number, value: number | undefined): void {

@@ -56,7 +56,7 @@ describe('GetSuggestionsRequest encoder of the client', () => {
         experiment: experiment({ type: 'MINIMIZE', metric: 'loss' }),
         trials: [
           trial('t0', 'SUCCEEDED', [['lr', '0.01'], ['act', 'relu']], [['acc', '0.9']], { 'katib-ts/cmaes-generation': 'abc-0', '': '' }),
-          trial('t1', 'METRICSUNAVAILABLE', [['act', 'ü-länge-ÿ 🙂'], ['long', 'x'.repeat(300)]], [['acc', 'unavailable']]),
+          trial('t1', 'METRICSUNAVAILABLE', [['act', 'ü-länge-ÿ 🙂'], ['long', 'x'.repeat(300)], ['ascii-then-not', 'adam-über'], ['at-64', 'y'.repeat(64)], ['past-64', 'z'.repeat(65)]], [['acc', 'unavailable']]),
           trial('t2', 'EARLYSTOPPED', [], []),
           trial('t3', 'UNKNOWN', [['lr', '']], [['', '']]),
           trial('t4', 'CREATED', [], []),
