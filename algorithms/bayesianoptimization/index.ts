@@ -21,8 +21,8 @@
  *
  * Model: inputs in [0, 1] (log scale for log distributions, bins for finite parameters, one-hot for categoricals);
  * losses warped onto a log scale above the best, offset by the median's distance from it, which tames a heavy tail
- * of bad values and keeps the good half's shape (warping.ts), then standardised; kernel hyperparameters by maximum a posteriori fitting with analytic gradients, warm-started from the
- * previous call's values (kept in the state).
+ * of bad values and keeps the good half's shape (warping.ts), then standardised; kernel hyperparameters by maximum
+ * a posteriori fitting with analytic gradients, warm-started from the previous call's values (kept in the state).
  *
  * Parallel suggestions — several at once, or while trials are running — use the kriging believer (Ginsbourger, Le
  * Riche & Carraro, 2010): each pending point is added to the GP as if its outcome were the current posterior mean,

@@ -217,7 +217,8 @@ interface ModelInputs {
 
 /** Candidate assignments (encoded values per dimension), best first. */
 function proposeJoint(m: ModelInputs, settings: TpeSettings, rng: Rng, scratch: Float64Array): number[][] {
-  // Shared bandwidths where a categorical parameter is modelled, else the neighbour rule capped at them (multivariate.ts says why).
+  // Shared bandwidths where a categorical parameter is modelled, else the neighbour rule capped at them
+  // (multivariate.ts says why).
   const rule = m.dims.some((dim) => dim.kind === 'categorical') ? 'joint' : 'capped';
   const good = buildParzenEstimator(m.dims, m.goodColumns, m.goodWeights, settings.priorWeight, rule);
   const bad = buildParzenEstimator(m.dims, m.badColumns, m.badWeights, settings.priorWeight, rule);
