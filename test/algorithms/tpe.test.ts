@@ -8,6 +8,7 @@ import { random, sampleAssignment } from '../../algorithms/random/index.js';
 import { sobolAssignment } from '../../algorithms/sobol/index.js';
 import { NEAR_DUPLICATE, type TpeState } from '../../algorithms/tpe/sampler.js';
 import { MULTIVARIATE_TPE_DEFAULTS, multivariateTpe, tpe, TPE_DEFAULTS } from '../../algorithms/tpe/index.js';
+import { evaluate, loadProblems, type Problem } from '../../benchmarks/common/problems.js';
 
 function space(params: WireParameter[]): SearchSpace {
   const s = parseSearchSpace(params);
@@ -323,15 +324,9 @@ describe('multivariate-tpe on a space with categoricals', () => {
   });
 });
 
-const HARTMANN6_SPACE = space(['x1', 'x2', 'x3', 'x4', 'x5', 'x6'].map((name) => ({ name, parameterType: 'double', feasibleSpace: { min: '0', max: '1' } })));
-
-/** Hartmann-6; global minimum -3.32237. */
-function hartmann6(x: readonly number[]): number {
-  const alpha = [1, 1.2, 3, 3.2];
-  const a = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]];
-  const p = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]];
-  return -alpha.reduce((sum, al, i) => sum + al * Math.exp(-x.reduce((e, xj, j) => e + (a[i]?.[j] as number) * (xj - (p[i]?.[j] as number) / 1e4) ** 2, 0)), 0);
-}
+/** Hartmann-6 as benchmarks/sample-efficiency runs it (benchmarks/common/problems.json and its formula). */
+const HARTMANN6 = loadProblems().find((p) => p.name === 'hartmann6') as Problem;
+const HARTMANN6_SPACE = space([...HARTMANN6.parameters]);
 
 describe('multivariate-tpe on a space of numbers alone', () => {
   it('refines around its good trials: median regret on Hartmann-6 after 50 trials below 0.35 over 10 seeds', () => {
@@ -341,8 +336,8 @@ describe('multivariate-tpe on a space of numbers alone', () => {
     const regrets: number[] = [];
     for (let seed = 1; seed <= 10; seed++) {
       const settings = settingsOf(multivariateTpe as AnyAlgorithm, { random_state: String(seed) }, HARTMANN6_SPACE);
-      const history = runTrials(multivariateTpe as AnyAlgorithm, HARTMANN6_SPACE, settings, 50, seed, (a) => hartmann6(HARTMANN6_SPACE.map((p) => Number(a[p.name]))));
-      regrets.push(Math.min(...history.map((t) => t.objective as number)) + 3.32237);
+      const history = runTrials(multivariateTpe as AnyAlgorithm, HARTMANN6_SPACE, settings, 50, seed, (a) => evaluate(HARTMANN6, a));
+      regrets.push(Math.min(...history.map((t) => t.objective as number)) - HARTMANN6.optimum);
     }
     expect(median(regrets)).toBeLessThan(0.35);
   });
