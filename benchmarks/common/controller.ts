@@ -1,7 +1,7 @@
 /**
- * What the experiment controller does with the suggestion service, reduced to one trial at a time: ask for one
- * suggestion, sending every trial so far (with its objective in the observation's metrics) and the algorithm
- * settings of the previous reply (which carry the algorithm's state); create the trial; run it; record its result.
+ * What the experiment controller does with the suggestion service: ask for suggestions, sending every trial so far
+ * (a finished one with its objective in the observation's metrics, a running one without) and the algorithm
+ * settings of the previous reply (which carry the algorithm's state); create the trials; run them; record results.
  */
 import type { AlgorithmSetting, Experiment, ParameterSpec, Trial } from '../../src/api/types.js';
 import { API_VERSION } from '../../src/api/types.js';
@@ -58,6 +58,21 @@ export function succeededTrial(exp: Experiment, index: number, assignments: read
   };
 }
 
+/** A trial that has started and not finished: no observation, as the controller sends a running trial. */
+export function runningTrial(exp: Experiment, index: number, assignments: readonly AlgorithmSetting[], labels: Readonly<Record<string, string>> = {}): Trial {
+  const trial = succeededTrial(exp, index, assignments, 0, labels);
+  return {
+    ...trial,
+    status: {
+      startTime: trial.status?.startTime,
+      conditions: [
+        { type: 'Created', status: 'True' },
+        { type: 'Running', status: 'True' },
+      ],
+    },
+  };
+}
+
 /** One suggestion with the time its GetSuggestions call took. */
 export interface Asked {
   readonly assignments: AlgorithmSetting[];
@@ -92,6 +107,29 @@ export class SequentialController {
   /** Records a finished trial with `value` as its objective. */
   complete(asked: Pick<Asked, 'assignments' | 'labels'>, value: number): void {
     this.trials.push(succeededTrial(this.experiment, this.trials.length, asked.assignments, value, asked.labels));
+  }
+
+  /**
+   * Asks for `count` suggestions in one request, every trial so far in it (running ones included), as the controller
+   * does when it has `count` trials to create; each is started at once (a running trial in the history). Returns
+   * their positions in the history, for {@link finish}.
+   */
+  async start(count: number): Promise<{ index: number; asked: Asked }[]> {
+    const start = process.hrtime.bigint();
+    const reply = await this.client.getSuggestions(this.experiment, this.trials, count, this.trials.length + count, this.settings);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (reply.algorithmSettings !== undefined) this.settings = reply.algorithmSettings;
+    return reply.suggestions.map((s) => {
+      const asked = { assignments: s.assignments, labels: s.labels, ms, exhausted: reply.exhausted };
+      const index = this.trials.length;
+      this.trials.push(runningTrial(this.experiment, index, asked.assignments, asked.labels));
+      return { index, asked };
+    });
+  }
+
+  /** Records the running trial at `index` (from {@link start}) as finished with `value`. */
+  finish(index: number, asked: Pick<Asked, 'assignments' | 'labels'>, value: number): void {
+    this.trials[index] = succeededTrial(this.experiment, index, asked.assignments, value, asked.labels);
   }
 
   /** The settings the next request will send (the state included). */
