@@ -82,10 +82,10 @@ export interface Asked {
 }
 
 /**
- * Drives one experiment sequentially through a SuggestionClient. `history` may be pre-filled (the latency
- * benchmark does so); trials added by {@link complete} are appended with deterministic names.
+ * Drives one experiment through a SuggestionClient: one trial at a time ({@link ask}, {@link complete}), or several
+ * running at once ({@link start}, {@link finish}). Trials get deterministic names from their position.
  */
-export class SequentialController {
+export class BenchmarkController {
   private settings: AlgorithmSetting[] | undefined;
 
   constructor(

@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { intListOption, intOption, listOption, parseArgs } from '../common/cli-args.js';
-import { benchmarkExperiment, pointOf, SequentialController } from '../common/controller.js';
+import { benchmarkExperiment, pointOf, BenchmarkController } from '../common/controller.js';
 import { startService, type ServiceProcess } from '../common/katib-service.js';
 import { checkPointsOf, checkProblems, evaluate, loadProblems, type Problem } from '../common/problems.js';
 import { provenance } from '../common/provenance.js';
@@ -156,7 +156,7 @@ async function runKatib(service: ServiceProcess, job: Job, seeds: number, trials
       maxTrialCount: trials,
       parallelTrialCount: parallel,
     });
-    const controller = new SequentialController(service.client, experiment);
+    const controller = new BenchmarkController(service.client, experiment);
     const trace: number[] = [];
     let best = Number.POSITIVE_INFINITY;
     const record = (value: number): void => {
