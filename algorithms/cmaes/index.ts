@@ -45,7 +45,8 @@
  * trials. Katib's controller sends the state back with each request. When it is missing (a client that drops the
  * reply's algorithm settings) or does not fit the space, it is recomputed from the trials: their finished ones, in
  * history order, are told in consecutive groups of λ, which for a caller asking one trial at a time are exactly the
- * generations it ran (see recoverState).
+ * generations it ran (see recoverState). The latest such replays are remembered, so such a caller pays for the
+ * generations its new trials complete rather than for its whole history (RecoveryMemo).
  *
  * Unlike Katib's Optuna-based service, one-parameter spaces and spaces without a continuous parameter are accepted:
  * the encoding above handles them.
@@ -295,22 +296,124 @@ function generationMembers(history: readonly TrialRecord[], label: string, issue
  * The state of a caller that did not send the previous reply's algorithm settings back (a client that drops them,
  * or a lost state), recomputed from the trials: the finished trials, in history order, are told in consecutive
  * groups of λ (restarting per the strategy as they go), which are exactly the generations a caller asking for one
- * trial at a time produced; the finished remainder and the unfinished trials make up the current generation. Each
- * such call replays the whole history, O(n·d²), so callers that keep the state stay on the cheap path.
+ * trial at a time produced; the finished remainder and the unfinished trials make up the current generation.
+ * Replaying the whole history is O(n·d²) (about 3 ms at 1000 trials of 4 parameters), so the latest replays are
+ * remembered (see {@link RecoveryMemo}): a caller that never sends the state back but resends its history with new
+ * trials appended pays for the generations those complete, as a caller that keeps the state does.
  */
 function recoverState(fresh: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
   const finished = finishedOf(space, history, goal);
-  let state = fresh;
-  let told = 0;
+  const key = RecoveryMemo.key(fresh, settings, finished);
+  const hit = recoveries.lookup(key, finished);
+  let state = hit ? RecoveryMemo.adopt(hit.state, fresh, settings) : fresh;
+  let told = hit?.told ?? 0;
   while (finished.length - told >= state.popsize) {
     const lambda = state.popsize;
     state = tellGeneration(state, finished.slice(told, told + lambda), settings);
     told += lambda;
   }
+  if (told > (hit?.told ?? 0)) recoveries.remember(key, finished, told, state);
   // The current generation's quasi-random stream continues after the points its members used.
   const unfinished = history.length - finished.length;
   return { ...state, drawn: Math.min(2 ** 32 - 1, finished.length - told + Math.max(0, unfinished)) };
 }
+
+interface Recovery {
+  /** The told trials' points, row by row, and their losses, in the order told. */
+  readonly xs: Float64Array;
+  readonly losses: Float64Array;
+  readonly told: number;
+  /** The state after telling them (before `drawn` is set for the call). */
+  readonly state: CmaesState;
+}
+
+/**
+ * The latest replays of recoverState: for each, the finished trials it told (their points and losses, compared
+ * exactly) and the state they gave. A replay whose finished trials begin with a remembered one's continues from
+ * its state. This is a memo of a pure function, not state: a miss or an eviction costs time only, and the result is
+ * the same (test/algorithms/cmaes.test.ts). Keyed by what the replay depends on besides the trials: the
+ * dimensions, the settings and the first finished trial (so two experiments of the same shape keep one entry
+ * each), and with IPOP or BIPOP the run and seed the replay started from, whose restarts draw from them. Without
+ * restarts the run and seed name labels and mutations only, so the remembered state takes the caller's. Bounded:
+ * 16 replays and 8 MiB of remembered points; beyond that the least recently used go first.
+ */
+export class RecoveryMemo {
+  private readonly entries = new Map<string, Recovery>();
+  private bytes = 0;
+
+  constructor(
+    readonly maxEntries = 16,
+    readonly maxBytes = 8 * 1024 * 1024,
+  ) {}
+
+  static key(fresh: CmaesState, settings: CmaesSettings, finished: readonly Finished[]): string {
+    const first = finished[0];
+    const from = settings.restartStrategy === 'none' ? '' : `${fresh.run}/${fresh.restarts.seed}`;
+    return `${fresh.dims}/${fresh.popsize}/${settings.sigma}/${settings.restartStrategy}/${from}/${first ? `${first.x.join(',')}:${first.loss}` : ''}`;
+  }
+
+  /** The remembered state with the caller's run and seed where they did not shape it (no restarts). */
+  static adopt(remembered: CmaesState, fresh: CmaesState, settings: CmaesSettings): CmaesState {
+    if (settings.restartStrategy !== 'none') return remembered;
+    return { ...remembered, run: fresh.run, restarts: { ...remembered.restarts, seed: fresh.restarts.seed } };
+  }
+
+  /** The remembered replay under `key` whose told trials are the first of `finished`, if any. */
+  lookup(key: string, finished: readonly Finished[]): Recovery | undefined {
+    const hit = this.entries.get(key);
+    if (hit === undefined || hit.told > finished.length) return undefined;
+    const dims = hit.xs.length / Math.max(1, hit.told);
+    for (let i = 0; i < hit.told; i++) {
+      const f = finished[i] as Finished;
+      if (!Object.is(f.loss, hit.losses[i]) || f.x.length !== dims) return undefined;
+      for (let d = 0; d < dims; d++) if (!Object.is(f.x[d], hit.xs[i * dims + d])) return undefined;
+    }
+    // Most recently used last.
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit;
+  }
+
+  remember(key: string, finished: readonly Finished[], told: number, state: CmaesState): void {
+    const dims = finished[0]?.x.length ?? 0;
+    const xs = new Float64Array(told * dims);
+    const losses = new Float64Array(told);
+    for (let i = 0; i < told; i++) {
+      const f = finished[i] as Finished;
+      xs.set(f.x, i * dims);
+      losses[i] = f.loss;
+    }
+    this.forget(key);
+    const size = xs.byteLength + losses.byteLength;
+    if (size > this.maxBytes) return;
+    this.entries.set(key, { xs, losses, told, state });
+    this.bytes += size;
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.forget(oldest);
+    }
+  }
+
+  private forget(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.bytes -= entry.xs.byteLength + entry.losses.byteLength;
+  }
+
+  /** Replays remembered. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}
+
+/** The process's replays (one suggestion service serves many experiments). */
+export const recoveries = new RecoveryMemo();
 
 /** The trials that will not change any more, as points in the unit cube with their loss (failed: +∞). */
 function finishedOf(space: SearchSpace, trials: readonly TrialRecord[], goal: 'minimize' | 'maximize'): Finished[] {

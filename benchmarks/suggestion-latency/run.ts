@@ -39,6 +39,9 @@
  *   options: --histories 10,100  --reps N  --algorithms tpe,cmaes  --samplers tpe  --out FILE
  *            --server cli|bare (bare: startSuggestionServer alone, without the CLI's other modules)
  *            --clients python,ts (default both; python needs python3-grpcio and python3-grpc-tools)
+ *            --stateless (the clients never send the reply's algorithm settings back, as a client that drops
+ *            them: stateful algorithms recompute their state from the trials; results in
+ *            suggestion-latency-stateless.json)
  *
  * Prints median milliseconds per call (each client, server and in-process), ratios to Optuna, peak RSS, and the
  * targets with PASS/FAIL. Writes benchmarks/results/suggestion-latency.json. Run it on a quiet machine: it measures time.
@@ -95,7 +98,7 @@ const CASES: Readonly<Record<AlgorithmName, Case>> = {
 };
 
 const USAGE =
-  'usage: node dist/benchmarks/suggestion-latency/run.js [--quick] [--histories 10,100,200,500,1000] [--reps N] [--algorithms a,b] [--samplers a,b] [--server cli|bare] [--clients python,ts] [--out FILE]';
+  'usage: node dist/benchmarks/suggestion-latency/run.js [--quick] [--histories 10,100,200,500,1000] [--reps N] [--algorithms a,b] [--samplers a,b] [--server cli|bare] [--clients python,ts] [--stateless] [--out FILE]';
 const CLIENTS = ['python', 'ts'] as const;
 type ClientName = (typeof CLIENTS)[number];
 const CLIENT_LABEL: Record<ClientName, string> = { python: 'Python grpcio client', ts: 'our TS client' };
@@ -108,15 +111,17 @@ interface Settings {
   readonly samplers: readonly string[];
   readonly server: ServiceEntry;
   readonly clients: readonly ClientName[];
+  /** The clients never send the reply's algorithm settings (the state) back. */
+  readonly stateless: boolean;
   readonly out: string;
 }
 
 function parseSettings(argv: readonly string[]): Settings {
-  const args = parseArgs(argv, ['quick'], ['histories', 'reps', 'algorithms', 'samplers', 'server', 'clients', 'out'], USAGE);
+  const args = parseArgs(argv, ['quick', 'stateless'], ['histories', 'reps', 'algorithms', 'samplers', 'server', 'clients', 'out'], USAGE);
   const server = args.values.get('server') ?? 'cli';
   if (server !== 'cli' && server !== 'bare') throw new Error(`--server must be cli or bare (--server=${JSON.stringify(server)})`);
   const quick = args.flags.has('quick');
-  const custom = ['histories', 'reps', 'algorithms', 'samplers'].some((k) => args.values.has(k));
+  const custom = ['histories', 'reps', 'algorithms', 'samplers'].some((k) => args.values.has(k)) || args.flags.has('stateless');
   const names = Object.keys(ALGORITHMS);
   return {
     mode: custom ? 'custom' : quick ? 'quick' : 'full',
@@ -126,7 +131,8 @@ function parseSettings(argv: readonly string[]): Settings {
     samplers: listOption(args, 'samplers', OPTUNA_SAMPLERS, OPTUNA_SAMPLERS),
     server,
     clients: listOption(args, 'clients', CLIENTS, CLIENTS) as ClientName[],
-    out: args.values.get('out') ?? path.join(repoRoot(), 'benchmarks', 'results', 'suggestion-latency.json'),
+    stateless: args.flags.has('stateless'),
+    out: args.values.get('out') ?? path.join(repoRoot(), 'benchmarks', 'results', args.flags.has('stateless') ? 'suggestion-latency-stateless.json' : 'suggestion-latency.json'),
   };
 }
 
@@ -286,7 +292,7 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
             served.responseSerialize(suggest(served.requestDeserialize(bytes) as GetSuggestionsCall));
             server.push(Number(process.hrtime.bigint() - start) / 1e6);
           }
-          if (reply.algorithm && reply.algorithm.algorithm_settings.length > 0) settings = reply.algorithm.algorithm_settings;
+          if (!s.stateless && reply.algorithm && reply.algorithm.algorithm_settings.length > 0) settings = reply.algorithm.algorithm_settings;
           const suggestion = reply.parameter_assignments[0];
           if (suggestion === undefined) {
             if (timeInProcess) empty++;
@@ -453,7 +459,7 @@ async function main(): Promise<void> {
   const source = provenance(); // the build measured is the working tree now
   const mixed = loadProblems().find((p) => p.name === 'mixed');
   if (!mixed) throw new Error('benchmarks/common/problems.json has no "mixed" function');
-  console.log(`Mode ${s.mode}: histories ${s.histories.join(', ')}; ${s.reps} timed calls after one warm-up; ${s.algorithms.length} algorithms, ${s.samplers.length} Optuna samplers.`);
+  console.log(`Mode ${s.mode}: histories ${s.histories.join(', ')}; ${s.reps} timed calls after one warm-up; ${s.algorithms.length} algorithms, ${s.samplers.length} Optuna samplers${s.stateless ? '; the clients never send the state back' : ''}.`);
   const started = Date.now();
   const ours: AlgorithmResult[] = [];
   const python = s.clients.includes('python') ? new PythonClient() : undefined;
@@ -557,7 +563,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     mode: s.mode,
     command: `node dist/benchmarks/suggestion-latency/run.js ${process.argv.slice(2).join(' ')}`.trim(),
-    settings: { histories: s.histories, reps: s.reps, algorithms: s.algorithms, samplers: s.samplers, clients: s.clients, cases: Object.fromEntries(s.algorithms.map((a) => [a, CASES[a]])) },
+    settings: { histories: s.histories, reps: s.reps, algorithms: s.algorithms, samplers: s.samplers, clients: s.clients, stateless: s.stateless, cases: Object.fromEntries(s.algorithms.map((a) => [a, CASES[a]])) },
     source,
     environment: { node: process.version, optuna: optuna.version, python: PYTHON, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg() },
     wallSeconds,

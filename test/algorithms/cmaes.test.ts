@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Goal, SettingsContext, Suggestion, TrialRecord } from '../../algorithms/core/algorithm.js';
-import { cmaes, GENERATION_LABEL, type CmaesSettings, type CmaesState } from '../../algorithms/cmaes/index.js';
+import { cmaes, GENERATION_LABEL, recoveries, type CmaesSettings, type CmaesState } from '../../algorithms/cmaes/index.js';
 import { constants, defaultPopulationSize, initialDistribution, tell } from '../../algorithms/cmaes/strategy.js';
 import { isIssues, type Issue } from '../../algorithms/core/issues.js';
 import { createRng } from '../../algorithms/core/rng.js';
@@ -382,6 +382,58 @@ describe('cmaes suggestions', () => {
     const last = cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history: dropped.history, count: 1, state: undefined, rng: createRng(1) }, settingsOf({}, SPHERE));
     expect(last.state.dist.generation).toBe(Math.floor(400 / lambda));
     expect(kept.state?.dist.generation).toBe(Math.floor(400 / lambda));
+  });
+
+  it('continues a remembered replay for a stateless caller, with the same result as a replay from scratch (property)', () => {
+    const strategies = ['none', 'ipop', 'bipop'] as const;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.constantFrom(...strategies), fc.constantFrom(undefined, '7'), fc.integer({ min: 1, max: 3 }), (seed, restart, randomState, parallel) => {
+        const raw: Record<string, string> = { restart_strategy: restart, sigma: '0.4', ...(randomState ? { random_state: randomState } : {}) };
+        const settings = settingsOf(raw, SPHERE);
+        const history: TrialRecord[] = [];
+        recoveries.clear();
+        for (let call = 0; history.length < 90; call++) {
+          const req = { space: SPHERE, goal: 'minimize' as const, objectiveMetric: 'loss', history: [...history], count: parallel, state: undefined };
+          // With the replays the earlier calls left, then from scratch (which leaves the memo as the first would).
+          const remembered = cmaes.suggest({ ...req, rng: createRng(`${seed}/${call}`) }, settings);
+          recoveries.clear();
+          const scratch = cmaes.suggest({ ...req, rng: createRng(`${seed}/${call}`) }, settings);
+          expect(remembered).toEqual(scratch);
+          for (const sug of remembered.suggestions) {
+            const a = asRecord(sug);
+            // Every fifth trial fails: failures are told too.
+            const v = history.length % 5 === 4 ? undefined : sphere(a);
+            history.push({ name: `t${history.length}`, assignments: a, status: v === undefined ? 'failed' : 'succeeded', objective: v, metrics: v === undefined ? {} : { loss: v }, labels: {} });
+          }
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('replays from scratch when a remembered trial changed, and keeps at most 16 replays', () => {
+    const settings = settingsOf({ random_state: '3' }, SPHERE);
+    const { history } = drive(SPHERE, { random_state: '3' }, 60, sphere, { dropState: true, dropLabels: true });
+    const ask = (h: TrialRecord[]) => cmaes.suggest({ space: SPHERE, goal: 'minimize', objectiveMetric: 'loss', history: h, count: 1, state: undefined, rng: createRng(9) }, settings);
+    recoveries.clear();
+    ask(history);
+    // Two trials of one generation (λ = 9: trials 18-26) trade values, which reorders that generation.
+    const value = (i: number): number => history[i]?.objective ?? Number.NaN;
+    const changed = history.map((t, i) => (i === 18 || i === 19 ? { ...t, objective: value(37 - i), metrics: { loss: value(37 - i) } } : t));
+    expect(value(18)).not.toBe(value(19));
+    const afterMemo = ask(changed);
+    recoveries.clear();
+    expect(afterMemo).toEqual(ask(changed));
+    // The same two trade points instead, keeping their values.
+    ask(history);
+    const moved = history.map((t, i) => (i === 18 || i === 19 ? { ...t, assignments: (history[37 - i] as TrialRecord).assignments } : t));
+    const afterMemoMoved = ask(moved);
+    recoveries.clear();
+    expect(afterMemoMoved).toEqual(ask(moved));
+    // Experiments of the same shape, each its own entry, the oldest evicted past 16.
+    recoveries.clear();
+    for (let e = 0; e < 20; e++) ask(history.map((t) => ({ ...t, objective: (t.objective ?? 0) + e, metrics: { loss: (t.objective ?? 0) + e } })));
+    expect(recoveries.size).toBe(16);
   });
 
   it('starts afresh from a state of another space', () => {
