@@ -3,13 +3,12 @@
  * suggestion service: what it sends decides what the sample-efficiency tables measure, so a running trial must reach
  * the algorithms as running (not as a finished trial with a value) and a finished one with its value.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BenchmarkController, benchmarkExperiment, OBJECTIVE_METRIC, pointOf } from '../../benchmarks/common/controller.js';
 import type { TrialRecord } from '../../algorithms/core/algorithm.js';
 import type { ParameterSpec } from '../../src/api/types.js';
-import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
-import { SuggestionClient } from '../../src/suggestion/client.js';
 import { trialFromPb, trialToPb } from '../../src/suggestion/wire.js';
+import { useSuggestionService } from '../support/suggestion-service.js';
 
 const parameters: ParameterSpec[] = [
   { name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } },
@@ -17,23 +16,12 @@ const parameters: ParameterSpec[] = [
 ];
 const f = (p: Record<string, string>): number => (Number(p['x']) - 0.3) ** 2 + (Number(p['y']) - 0.7) ** 2;
 
-let server: RunningServer;
-let client: SuggestionClient;
-
-beforeAll(async () => {
-  server = await startSuggestionServer({ port: 0 });
-  client = new SuggestionClient(server.address);
-  await client.waitReady();
-});
-afterAll(async () => {
-  client.close();
-  await server.close();
-});
+const service = useSuggestionService();
 
 describe('BenchmarkController', () => {
   it('sends started trials as running and finished ones with their value, and keeps their positions', async () => {
     const experiment = benchmarkExperiment({ name: 'bench-parallel', parameters, algorithm: 'tpe', settings: { random_state: '3', n_startup_trials: '3' }, parallelTrialCount: 3 });
-    const c = new BenchmarkController(client, experiment);
+    const c = new BenchmarkController(service.client, experiment);
     const first = await c.start(3);
     expect(first.map((s) => s.index)).toEqual([0, 1, 2]);
     expect(records(c).map((r) => [r.status, r.objective])).toEqual([
@@ -61,7 +49,7 @@ describe('BenchmarkController', () => {
 
   it('asks one trial at a time with ask and complete', async () => {
     const experiment = benchmarkExperiment({ name: 'bench-sequential', parameters, algorithm: 'random', settings: { random_state: '1' } });
-    const c = new BenchmarkController(client, experiment);
+    const c = new BenchmarkController(service.client, experiment);
     for (let i = 0; i < 3; i++) {
       const asked = await c.ask();
       expect(asked.assignments.map((a) => a.name)).toEqual(['x', 'y']);

@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AlgorithmSetting, Experiment, Trial } from '../../src/api/types.js';
 import { ValidationError } from '../../src/errors.js';
 import { ALGORITHMS } from '../../algorithms/index.js';
 import { loadKatibProto } from '../../src/grpc/proto.js';
-import { startSuggestionServer, type RunningServer } from '../../src/suggestion/adapter.js';
+import { startSuggestionServer } from '../../src/suggestion/adapter.js';
 import { SuggestionClient } from '../../src/suggestion/client.js';
+import { useSuggestionService } from '../support/suggestion-service.js';
 
 function experiment(algorithm: string, settings: AlgorithmSetting[] = [], parameters?: Experiment['spec']['parameters']): Experiment {
   return {
@@ -30,23 +31,12 @@ function asTrial(name: string, assignments: AlgorithmSetting[]): Trial {
   return { apiVersion: 'kubeflow.org/v1beta1', kind: 'Trial', metadata: { name }, spec: { parameterAssignments: assignments }, status: { conditions: [{ type: 'Running', status: 'True' }] } };
 }
 
-let server: RunningServer;
-let client: SuggestionClient;
-
-beforeAll(async () => {
-  server = await startSuggestionServer({ port: 0 });
-  client = new SuggestionClient(server.address);
-  await client.waitReady();
-});
-afterAll(async () => {
-  client.close();
-  await server.close();
-});
+const service = useSuggestionService();
 
 describe('suggestion service over gRPC', () => {
   it('reports SERVING for manager.v1beta1.Suggestion on the health service', async () => {
     const { Health } = loadKatibProto();
-    const h = new Health(server.address, grpc.credentials.createInsecure()) as unknown as { Check: (req: { service: string }, cb: (e: grpc.ServiceError | null, r: { status: string }) => void) => void; close(): void };
+    const h = new Health(service.server.address, grpc.credentials.createInsecure()) as unknown as { Check: (req: { service: string }, cb: (e: grpc.ServiceError | null, r: { status: string }) => void) => void; close(): void };
     const res = await new Promise<{ status: string }>((resolve, reject) => h.Check({ service: 'manager.v1beta1.Suggestion' }, (e, r) => (e ? reject(e) : resolve(r))));
     expect(res.status).toBe('SERVING');
     const missing = await new Promise<grpc.ServiceError | null>((resolve) => h.Check({ service: 'nope' }, (e) => resolve(e)));
@@ -61,7 +51,7 @@ describe('suggestion service over gRPC', () => {
     let trials: Trial[] = [];
     let exhausted = false;
     for (let round = 0; round < 10 && !exhausted; round++) {
-      const reply = await client.getSuggestions(exp, trials, 3, seen.length + 3, settings);
+      const reply = await service.client.getSuggestions(exp, trials, 3, seen.length + 3, settings);
       for (const s of reply.suggestions) seen.push(s.assignments.map((a) => `${a.name}=${a.value}`).join(','));
       trials = [...trials, ...reply.suggestions.map((s, i) => asTrial(`t${trials.length + i}`, s.assignments))];
       settings = reply.algorithmSettings;
@@ -76,7 +66,7 @@ describe('suggestion service over gRPC', () => {
 
   it('carries grid state in the reply settings, so a new server process continues where the old one stopped', async () => {
     const exp = experiment('grid');
-    const first = await client.getSuggestions(exp, [], 2, 2, undefined);
+    const first = await service.client.getSuggestions(exp, [], 2, 2, undefined);
     const other = await startSuggestionServer({ port: 0 });
     const c2 = new SuggestionClient(other.address);
     try {
@@ -91,14 +81,14 @@ describe('suggestion service over gRPC', () => {
   it('skips grid points already in the history when the state was lost', async () => {
     const exp = experiment('grid');
     const done = [asTrial('a', [{ name: 'lr', value: '0.01' }, { name: 'layers', value: '1' }, { name: 'act', value: 'relu' }])];
-    const reply = await client.getSuggestions(exp, done, 1, 2, undefined);
+    const reply = await service.client.getSuggestions(exp, done, 1, 2, undefined);
     expect(reply.suggestions[0]?.assignments.map((a) => a.value)).toEqual(['0.01', '1', 'tanh']);
   });
 
   it('gives the same random suggestions for the same request and random_state', async () => {
     const exp = experiment('random', [{ name: 'random_state', value: '42' }], [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }]);
-    const a = await client.getSuggestions(exp, [], 4, 4, undefined);
-    const b = await client.getSuggestions(exp, [], 4, 4, undefined);
+    const a = await service.client.getSuggestions(exp, [], 4, 4, undefined);
+    const b = await service.client.getSuggestions(exp, [], 4, 4, undefined);
     expect(a.suggestions).toEqual(b.suggestions);
     for (const s of a.suggestions) {
       const v = Number(s.assignments[0]?.value);
@@ -113,7 +103,7 @@ describe('suggestion service over gRPC', () => {
     { name: 'bad random_state', exp: experiment('random', [{ name: 'random_state', value: '-1' }]), message: 'spec.algorithm.algorithmSettings[random_state]: must be a non-negative integer (random_state="-1")' },
     { name: 'unknown setting', exp: experiment('random', [{ name: 'gama', value: '1' }]), message: 'spec.algorithm.algorithmSettings[gama]: unknown setting "gama"; known settings: random_state' },
   ])('ValidateAlgorithmSettings answers INVALID_ARGUMENT: $name', async ({ exp, message }) => {
-    const err = await client.validate(exp).catch((e: unknown) => e);
+    const err = await service.client.validate(exp).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).message).toContain(message);
   });
@@ -122,7 +112,7 @@ describe('suggestion service over gRPC', () => {
     const bare = (algorithm: string, settings: AlgorithmSetting[] = []): Experiment => experiment(algorithm, settings, []);
 
     it.each(Object.keys(ALGORITHMS).filter((a) => !['hyperband', 'asha', 'pbt'].includes(a)))('%s with its default settings: OK', async (algorithm) => {
-      await expect(client.validate(bare(algorithm))).resolves.toBeUndefined();
+      await expect(service.client.validate(bare(algorithm))).resolves.toBeUndefined();
     });
 
     it.each([
@@ -130,14 +120,14 @@ describe('suggestion service over gRPC', () => {
       { name: 'bayesianoptimization, another estimator', exp: bare('bayesianoptimization', [{ name: 'base_estimator', value: 'RF' }]), message: 'spec.algorithm.algorithmSettings[base_estimator]' },
       { name: 'hyperband, a resource that names no parameter', exp: bare('hyperband', [{ name: 'resource_name', value: 'epochs' }, { name: 'r_l', value: '9' }]), message: 'spec.algorithm.algorithmSettings[resource_name]' },
     ])('$name: INVALID_ARGUMENT naming the setting', async ({ exp, message }) => {
-      const err = await client.validate(exp).catch((e: unknown) => e);
+      const err = await service.client.validate(exp).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).message).toContain(message);
       expect((err as ValidationError).message).not.toContain('at least one parameter');
     });
 
     it('GetSuggestions still needs a parameter', async () => {
-      await expect(client.getSuggestions(bare('random'), [], 1, 1, undefined)).rejects.toThrow('spec.parameters: at least one parameter is required');
+      await expect(service.client.getSuggestions(bare('random'), [], 1, 1, undefined)).rejects.toThrow('spec.parameters: at least one parameter is required');
     });
   });
 
