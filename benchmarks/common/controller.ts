@@ -96,12 +96,18 @@ export class BenchmarkController {
 
   /** Asks for one suggestion; an empty `assignments` means the algorithm gave none (waiting or exhausted). */
   async ask(): Promise<Asked> {
+    const r = await this.request(1);
+    return r.asked[0] ?? { assignments: [], labels: {}, ms: r.ms, exhausted: r.exhausted };
+  }
+
+  /** One GetSuggestions call for `count` trials with every trial so far; keeps the reply's settings for the next. */
+  private async request(count: number): Promise<{ asked: Asked[]; ms: number; exhausted: boolean }> {
     const start = process.hrtime.bigint();
-    const reply = await this.client.getSuggestions(this.experiment, this.trials, 1, this.trials.length + 1, this.settings);
+    const reply = await this.client.getSuggestions(this.experiment, this.trials, count, this.trials.length + count, this.settings);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (reply.algorithmSettings !== undefined) this.settings = reply.algorithmSettings;
-    const s = reply.suggestions[0];
-    return { assignments: s?.assignments ?? [], labels: s?.labels ?? {}, ms, exhausted: reply.exhausted };
+    const asked = reply.suggestions.map((s) => ({ assignments: s.assignments, labels: s.labels, ms, exhausted: reply.exhausted }));
+    return { asked, ms, exhausted: reply.exhausted };
   }
 
   /** Records a finished trial with `value` as its objective. */
@@ -115,12 +121,7 @@ export class BenchmarkController {
    * their positions in the history, for {@link finish}.
    */
   async start(count: number): Promise<{ index: number; asked: Asked }[]> {
-    const start = process.hrtime.bigint();
-    const reply = await this.client.getSuggestions(this.experiment, this.trials, count, this.trials.length + count, this.settings);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (reply.algorithmSettings !== undefined) this.settings = reply.algorithmSettings;
-    return reply.suggestions.map((s) => {
-      const asked = { assignments: s.assignments, labels: s.labels, ms, exhausted: reply.exhausted };
+    return (await this.request(count)).asked.map((asked) => {
       const index = this.trials.length;
       this.trials.push(runningTrial(this.experiment, index, asked.assignments, asked.labels));
       return { index, asked };
