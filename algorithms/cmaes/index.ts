@@ -303,9 +303,9 @@ function generationMembers(history: readonly TrialRecord[], label: string, issue
  */
 function recoverState(fresh: CmaesState, space: SearchSpace, history: readonly TrialRecord[], goal: 'minimize' | 'maximize', settings: CmaesSettings): CmaesState {
   const finished = finishedOf(space, history, goal);
-  const key = RecoveryMemo.key(fresh, settings, finished);
+  const key = recoveryKey(fresh, settings, finished);
   const hit = recoveries.lookup(key, finished);
-  let state = hit ? RecoveryMemo.adopt(hit.state, fresh, settings) : fresh;
+  let state = hit ? adoptRecovered(hit.state, fresh, settings) : fresh;
   let told = hit?.told ?? 0;
   while (finished.length - told >= state.popsize) {
     const lambda = state.popsize;
@@ -337,7 +337,7 @@ interface Recovery {
  * restarts the run and seed name labels and mutations only, so the remembered state takes the caller's. Bounded:
  * 16 replays and 8 MiB of remembered points; beyond that the least recently used go first.
  */
-export class RecoveryMemo {
+class RecoveryMemo {
   private readonly entries = new Map<string, Recovery>();
   private bytes = 0;
 
@@ -345,18 +345,6 @@ export class RecoveryMemo {
     readonly maxEntries = 16,
     readonly maxBytes = 8 * 1024 * 1024,
   ) {}
-
-  static key(fresh: CmaesState, settings: CmaesSettings, finished: readonly Finished[]): string {
-    const first = finished[0];
-    const from = settings.restartStrategy === 'none' ? '' : `${fresh.run}/${fresh.restarts.seed}`;
-    return `${fresh.dims}/${fresh.popsize}/${settings.sigma}/${settings.restartStrategy}/${from}/${first ? `${first.x.join(',')}:${first.loss}` : ''}`;
-  }
-
-  /** The remembered state with the caller's run and seed where they did not shape it (no restarts). */
-  static adopt(remembered: CmaesState, fresh: CmaesState, settings: CmaesSettings): CmaesState {
-    if (settings.restartStrategy !== 'none') return remembered;
-    return { ...remembered, run: fresh.run, restarts: { ...remembered.restarts, seed: fresh.restarts.seed } };
-  }
 
   /** The remembered replay under `key` whose told trials are the first of `finished`, if any. */
   lookup(key: string, finished: readonly Finished[]): Recovery | undefined {
@@ -414,6 +402,19 @@ export class RecoveryMemo {
 
 /** The process's replays (one suggestion service serves many experiments). */
 export const recoveries = new RecoveryMemo();
+
+/** What a replay depends on besides the trials (see RecoveryMemo). */
+function recoveryKey(fresh: CmaesState, settings: CmaesSettings, finished: readonly Finished[]): string {
+  const first = finished[0];
+  const from = settings.restartStrategy === 'none' ? '' : `${fresh.run}/${fresh.restarts.seed}`;
+  return `${fresh.dims}/${fresh.popsize}/${settings.sigma}/${settings.restartStrategy}/${from}/${first ? `${first.x.join(',')}:${first.loss}` : ''}`;
+}
+
+/** A remembered state with the caller's run and seed where they did not shape it (no restarts). */
+function adoptRecovered(remembered: CmaesState, fresh: CmaesState, settings: CmaesSettings): CmaesState {
+  if (settings.restartStrategy !== 'none') return remembered;
+  return { ...remembered, run: fresh.run, restarts: { ...remembered.restarts, seed: fresh.restarts.seed } };
+}
 
 /** The trials that will not change any more, as points in the unit cube with their loss (failed: +∞). */
 function finishedOf(space: SearchSpace, trials: readonly TrialRecord[], goal: 'minimize' | 'maximize'): Finished[] {
