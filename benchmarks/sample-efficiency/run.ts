@@ -1,6 +1,6 @@
 /**
  * Sample efficiency: the median simple regret (best value found minus the known optimum) after 25, 50 and 100
- * sequential trials, for our algorithms driven through the gRPC suggestion service exactly as the controller drives
+ * trials (one at a time; K at once with --parallel K), for our algorithms driven through the gRPC suggestion service exactly as the controller drives
  * them, side by side with Optuna's samplers on the same functions and seeds, in one run.
  *
  * Functions (benchmarks/common/problems.json; formulas in problems.ts / problems.py, checked equal at the start of
