@@ -57,6 +57,21 @@ describe('standard normal', () => {
     expect(relClose(r.slope, (logH(z + eps).value - logH(z - eps).value) / (2 * eps), 1e-5)).toBe(true);
   });
 
+  // Reference values from SciPy's ndtri (Cephes).
+  it.each([
+    { p: 1e-300, z: -37.0470962993612 },
+    { p: 1e-100, z: -21.273453560965322 },
+    { p: 1e-10, z: -6.361340902404056 },
+    { p: 0.001, z: -3.090232306167813 },
+    { p: 0.075, z: -1.4395314709384563 },
+    { p: 0.3, z: -0.5244005127080409 },
+    { p: 0.5, z: 0 },
+    { p: 0.8, z: 0.8416212335729143 },
+    { p: 0.975, z: 1.959963984540054 },
+  ])('Φ⁻¹($p) = $z to 1e-15 relative', ({ p, z }) => {
+    expect(Math.abs(normQuantile(p) - z)).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(z)));
+  });
+
   it('inverts Φ (property; above z = 5, 1 - Φ(z) has too few bits left in a double to invert)', () => {
     fc.assert(
       fc.property(fc.double({ min: -37, max: 5, noNaN: true }), (z) => {
