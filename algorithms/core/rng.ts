@@ -21,7 +21,9 @@ export interface Rng {
 
 /** Creates an Rng from a seed; equal seeds give equal streams. */
 export function createRng(seed: string | number): Rng {
-  const prng = seedrandom.alea(String(seed));
+  // Seeded at the first draw: a service creates one per call, and a stateful algorithm often draws nothing from it.
+  let alea: (() => number) | undefined;
+  const prng = (): number => (alea ??= seedrandom.alea(String(seed)))();
   let spare: number | undefined;
   const rng: Rng = {
     next: () => prng(),
