@@ -25,6 +25,15 @@ export function setOwn<V>(record: Record<string, V>, key: string, value: V): voi
   else record[key] = value;
 }
 
+/** Freezes an object and every object it holds (a value shared between calls, which no one may change), and returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** A list whose every element is a string. */
 export function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');

@@ -12,10 +12,11 @@ import { createRng } from '../../algorithms/core/rng.js';
 import { STATE_SETTING } from '../../algorithms/core/settings.js';
 import { parseSearchSpace, type SearchSpace } from '../../algorithms/core/space.js';
 import { ALGORITHMS, findAlgorithm } from '../../algorithms/index.js';
+import { deepFreeze } from '../api/guards.js';
 import { HealthService } from '../grpc/health.js';
 import { bindServer } from '../grpc/server.js';
 import { HealthServiceName, loadKatibProto } from '../grpc/proto.js';
-import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbSetting } from './wire.js';
+import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbParameterSpec, PbSetting } from './wire.js';
 import { goalFromPb, parametersFromPb, settingsFromPb, trialFromPb } from './wire.js';
 import { decodeGetSuggestionsRequest, type GetSuggestionsCall } from './request-decoder.js';
 
@@ -57,10 +58,10 @@ export function prepare(exp: PbExperiment | null, allowed: readonly string[] | u
   if (!algorithm || !offered.includes(name)) {
     throw invalid([{ path: 'spec.algorithm.algorithmName', message: `unknown algorithm ${JSON.stringify(name)}; this service offers ${offered.join(', ')}` }]);
   }
-  const wireParameters = parametersFromPb(exp?.spec?.parameter_specs?.parameters ?? []);
+  const parameters = exp?.spec?.parameter_specs?.parameters ?? [];
   let space: SearchSpace = [];
-  if (!validating || wireParameters.length > 0) {
-    const parsed = parseSearchSpace(wireParameters);
+  if (!validating || parameters.length > 0) {
+    const parsed = spaceOf(parameters);
     if (isIssues(parsed)) throw invalid(parsed);
     space = parsed;
   }
@@ -73,6 +74,23 @@ export function prepare(exp: PbExperiment | null, allowed: readonly string[] | u
   });
   if (isIssues(settings)) throw invalid(settings);
   return { algorithm, name, space, settings, raw };
+}
+
+/**
+ * Search spaces parsed from the parameter specs that the service's request decoder shares, frozen, between calls
+ * with the same experiment (its TrialCache): each is parsed once rather than at every call, and frozen too, as it is
+ * shared. Other specs (the SDK's, in process) are parsed at each call.
+ */
+const parsedSpaces = new WeakMap<readonly PbParameterSpec[], SearchSpace | Issue[]>();
+
+function spaceOf(parameters: readonly PbParameterSpec[]): SearchSpace | Issue[] {
+  if (!Object.isFrozen(parameters)) return parseSearchSpace(parametersFromPb(parameters));
+  let space = parsedSpaces.get(parameters);
+  if (space === undefined) {
+    space = deepFreeze(parseSearchSpace(parametersFromPb(parameters)));
+    parsedSpaces.set(parameters, space);
+  }
+  return space;
 }
 
 function decodeState(raw: Record<string, string>): unknown {

@@ -14,6 +14,9 @@
  * The experiment (small, but with every optional field the adapter may read) is decoded by proto-loader as before,
  * with the same options, so it has exactly the shape {@link PbExperiment} describes: its bytes are handed to the
  * deserializer of ValidateAlgorithmSettingsRequest, whose only field is the same Experiment under the same number 1.
+ * Only its algorithm spec changes from call to call (a stateful algorithm's state travels in its settings), so the
+ * rest is decoded once and reused while its bytes stay the same ({@link TrialCache}), and the algorithm spec, a name
+ * and name-value pairs, is read here.
  *
  * The result equals `trialFromPb` applied to proto-loader's decoding of the same bytes (test/suggestion/
  * request-decoder.test.ts), including protobufjs's handling of repeated singular fields (the last one wins) and
@@ -21,7 +24,7 @@
  * gRPC reports as INTERNAL, as it does for proto-loader's.
  */
 import type { TrialRecord, TrialState } from '../../algorithms/core/algorithm.js';
-import { ownValue, setOwn } from '../api/guards.js';
+import { deepFreeze, ownValue, setOwn } from '../api/guards.js';
 import { UNAVAILABLE_METRIC_VALUE } from '../api/types.js';
 import { loadKatibProto } from '../grpc/proto.js';
 import type { PbExperiment } from './wire.js';
@@ -54,8 +57,8 @@ interface MutableTrial {
   labels: Record<string, string>;
 }
 
-/** Node's Buffer with the method behind toString('utf8'), present since Node 0.x but not in @types/node. */
-type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+/** Node's Buffer with the methods behind toString('utf8') and toString('latin1'), present since Node 0.x but not in @types/node. */
+type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string };
 
 /** Reads the protobuf wire format from one buffer; positions are absolute. */
 export class WireReader {
@@ -304,6 +307,8 @@ export class TrialCache {
   private heldBytes = 0;
   private readonly latest = new Map<string, LatestRequest>();
   private latestBytes = 0;
+  /** Decoded experiments by their bytes outside the algorithm spec ({@link experimentKey}), newest last. */
+  private readonly experiments = new Map<string, PbExperiment>();
 
   constructor(
     readonly maxBytes = 2 * 1024 * 1024,
@@ -366,6 +371,31 @@ export class TrialCache {
     return record;
   }
 
+  /**
+   * The experiment in buf[start, end) (the request's one experiment field) as proto-loader decodes it: everything
+   * but its algorithm spec from an earlier request whose bytes outside that spec were the same, else decoded afresh.
+   */
+  experiment(r: WireReader, start: number, end: number, field: Buffer): PbExperiment | null {
+    const split = end - start <= MAX_EXPERIMENT_BYTES ? experimentKey(r, start, end) : undefined;
+    if (split === undefined) return decodeExperimentField(field);
+    const known = this.experiments.get(split.key);
+    if (known !== undefined && known.spec !== null) {
+      this.experiments.delete(split.key);
+      this.experiments.set(split.key, known);
+      r.pos = split.algorithmStart;
+      return { ...known, spec: { ...known.spec, algorithm: algorithmSpec(r, split.algorithmEnd) } };
+    }
+    const decoded = decodeExperimentField(field);
+    if (decoded !== null) {
+      this.experiments.set(split.key, deepFreeze(decoded));
+      for (const oldest of this.experiments.keys()) {
+        if (this.experiments.size <= MAX_EXPERIMENTS) break;
+        this.experiments.delete(oldest);
+      }
+    }
+    return decoded;
+  }
+
   /** Trials held by name. */
   get size(): number {
     return this.entries.size;
@@ -417,6 +447,69 @@ function reusePositions(buf: Buffer, spans: readonly number[], previous: LatestR
   }
 }
 
+/** Experiments held decoded, and the largest held: Katib's experiment messages are a few kilobytes. */
+const MAX_EXPERIMENTS = 16;
+const MAX_EXPERIMENT_BYTES = 64 * 1024;
+
+/** Separates the parts of an {@link experimentKey}: latin1 text has no character above U+00FF. */
+const KEY_SEPARATOR = '\u0100';
+
+/**
+ * The bytes of the Experiment in buf[start, end) outside its spec's algorithm field and outside the spec's own tag
+ * and length (which change with the algorithm spec's length), as text, and where the algorithm spec's content lies.
+ * Undefined unless the message has exactly one spec with exactly one algorithm spec (protobufjs merges repeated
+ * ones; that case is left to it), or if the message is malformed (proto-loader then reports it).
+ */
+function experimentKey(r: WireReader, start: number, end: number): { key: string; algorithmStart: number; algorithmEnd: number } | undefined {
+  try {
+    const spec = onlyField(r, start, end, 2);
+    if (spec === undefined) return undefined;
+    const algorithm = onlyField(r, spec.contentStart, spec.end, 3);
+    if (algorithm === undefined) return undefined;
+    const buf = r.buf as NodeBuffer;
+    const key = [buf.latin1Slice(start, spec.start), buf.latin1Slice(spec.contentStart, algorithm.start), buf.latin1Slice(algorithm.end, spec.end), buf.latin1Slice(spec.end, end)].join(KEY_SEPARATOR);
+    return { key, algorithmStart: algorithm.contentStart, algorithmEnd: algorithm.end };
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
+/** The one length-delimited field `number` of the message in buf[start, end): where its tag and its content start, and its end. */
+function onlyField(r: WireReader, start: number, end: number, number: number): { start: number; contentStart: number; end: number } | undefined {
+  let found: { start: number; contentStart: number; end: number } | undefined;
+  r.pos = start;
+  while (r.pos < end) {
+    const fieldStart = r.pos;
+    const tag = r.int32() >>> 0;
+    if (tag >>> 3 !== number) {
+      r.skip(tag & 7, tag >>> 3);
+      continue;
+    }
+    if ((tag & 7) !== WIRE_LEN || found !== undefined) return undefined;
+    const fieldEnd = r.end();
+    found = { start: fieldStart, contentStart: r.pos, end: fieldEnd };
+    r.pos = fieldEnd;
+  }
+  return r.pos === end ? found : undefined;
+}
+
+/** AlgorithmSpec { string algorithm_name = 1; repeated AlgorithmSetting algorithm_settings = 2; } as proto-loader gives it. */
+function algorithmSpec(r: WireReader, end: number): { algorithm_name: string; algorithm_settings: { name: string; value: string }[] } {
+  let name = '';
+  const settings: { name: string; value: string }[] = [];
+  while (r.pos < end) {
+    const tag = r.int32() >>> 0;
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === WIRE_LEN) name = r.string();
+    else if (field === 2 && (tag & 7) === WIRE_LEN) {
+      const [settingName, value] = pair(r, r.end(), false);
+      settings.push({ name: settingName, value });
+    } else r.skip(tag & 7, field);
+  }
+  return { algorithm_name: name, algorithm_settings: settings };
+}
+
 const sharedCache = new TrialCache();
 
 let experimentDecoder: ((bytes: Buffer) => { experiment: PbExperiment | null }) | undefined;
@@ -441,6 +534,8 @@ export function decodeGetSuggestionsRequest(buf: Buffer, cache: TrialCache = sha
   // First the top level: where the trials are, and the experiment, whose objective metric each trial's record needs.
   const trialSpans: number[] = [];
   const experimentSpans: Buffer[] = [];
+  let experimentStart = 0;
+  let experimentEnd = 0;
   let current = 0;
   let total = 0;
   while (r.pos < buf.length) {
@@ -448,8 +543,11 @@ export function decodeGetSuggestionsRequest(buf: Buffer, cache: TrialCache = sha
     const tag = r.int32() >>> 0;
     const field = tag >>> 3;
     if (field === 1 && (tag & 7) === WIRE_LEN) {
-      r.pos = r.end();
-      experimentSpans.push(buf.subarray(fieldStart, r.pos));
+      const end = r.end();
+      experimentStart = r.pos;
+      experimentEnd = end;
+      r.pos = end;
+      experimentSpans.push(buf.subarray(fieldStart, end));
     } else if (field === 2 && (tag & 7) === WIRE_LEN) {
       const end = r.end();
       trialSpans.push(r.pos, end);
@@ -461,7 +559,8 @@ export function decodeGetSuggestionsRequest(buf: Buffer, cache: TrialCache = sha
     } else r.skip(tag & 7, field);
   }
   if (r.pos !== buf.length) r.fail('field past the end of the request');
-  const experiment = decodeExperimentField(experimentSpans.length === 1 ? (experimentSpans[0] as Buffer) : Buffer.concat(experimentSpans));
+  const only = experimentSpans.length === 1 ? (experimentSpans[0] as Buffer) : undefined;
+  const experiment = only !== undefined ? cache.experiment(r, experimentStart, experimentEnd, only) : decodeExperimentField(Buffer.concat(experimentSpans));
   const objectiveMetric = experiment?.spec?.objective?.objective_metric_name ?? '';
   const history = cache.records(r, trialSpans, experiment?.name ?? '', objectiveMetric);
   return { experiment, history, currentRequestNumber: current, totalRequestNumber: total };

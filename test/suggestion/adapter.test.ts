@@ -97,6 +97,19 @@ describe('suggestion service over gRPC', () => {
     }
   });
 
+  it('parses each experiment\'s own space: one experiment\'s bounds changed between calls are followed, and back again', async () => {
+    const withBounds = (min: string, max: string): Experiment => experiment('random', [{ name: 'random_state', value: '7' }], [{ name: 'x', parameterType: 'double', feasibleSpace: { min, max } }]);
+    const valuesOf = async (exp: Experiment): Promise<number[]> => (await service.client.getSuggestions(exp, [], 8, 8, undefined)).suggestions.map((s) => Number(s.assignments[0]?.value));
+    const low = await valuesOf(withBounds('0', '1'));
+    const high = await valuesOf(withBounds('10', '11'));
+    for (const v of low) expect(v >= 0 && v <= 1).toBe(true);
+    for (const v of high) expect(v >= 10 && v <= 11).toBe(true);
+    expect(await valuesOf(withBounds('0', '1'))).toEqual(low);
+    const bad = await service.client.getSuggestions(withBounds('1', '0'), [], 1, 1, undefined).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect(await valuesOf(withBounds('10', '11'))).toEqual(high);
+  });
+
   it.each([
     { name: 'grid without a step for a double', exp: experiment('grid', [], [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }]), message: 'spec.parameters[0].feasibleSpace.step: grid needs a step for double parameter "x" (min=0, max=1); add feasibleSpace.step' },
     { name: 'unknown algorithm', exp: experiment('nope'), message: 'spec.algorithm.algorithmName: unknown algorithm "nope"; this service offers' },

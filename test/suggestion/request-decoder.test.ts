@@ -203,6 +203,47 @@ describe('GetSuggestionsRequest decoder of the service', () => {
     );
   });
 
+  it('decodes any sequence of experiments as proto-loader does, reusing what lies outside the algorithm spec (property)', () => {
+    const text = fc.oneof(fc.constantFrom('', 'random_state', 'katib-ts.state', '{"g":1}', '{"g":12}'), fc.string({ maxLength: 12 }));
+    const arbExperiment = fc.record({
+      name: fc.constantFrom('exp', 'exp2'),
+      metric: fc.constantFrom('acc', 'loss'),
+      algorithm: fc.option(fc.record({ name: fc.constantFrom('cmaes', 'tpe', ''), settings: fc.array(fc.record({ name: text, value: text }), { maxLength: 3 }) }), { nil: undefined }),
+      parallel: fc.constantFrom(0, 3),
+    });
+    fc.assert(
+      fc.property(fc.array(arbExperiment, { minLength: 1, maxLength: 8 }), (experiments) => {
+        const cache = new TrialCache();
+        let previous: { e: (typeof experiments)[number]; decoded: PbExperiment | null } | undefined;
+        for (const e of experiments) {
+          const base = experiment(e.metric);
+          const spec = { ...(base.spec as NonNullable<PbExperiment['spec']>), parallel_trial_count: e.parallel, algorithm: e.algorithm ? { algorithm_name: e.algorithm.name, algorithm_settings: e.algorithm.settings } : null };
+          const buf = encode({ experiment: { name: e.name, spec }, trials: [trial('t0', 'SUCCEEDED', [['lr', '0.01']], [['acc', '0.5']])] });
+          const decoded = decodeGetSuggestionsRequest(buf, cache).experiment;
+          expect(decoded).toEqual(plain(buf).experiment);
+          const sameOutside = previous !== undefined && previous.e.name === e.name && previous.e.metric === e.metric && previous.e.parallel === e.parallel && previous.e.algorithm !== undefined && e.algorithm !== undefined;
+          if (sameOutside) expect(decoded?.spec?.parameter_specs).toBe(previous?.decoded?.spec?.parameter_specs);
+          previous = { e, decoded };
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps at most 16 experiments decoded, the least recently used out first', () => {
+    const cache = new TrialCache();
+    const request = (name: string, state: string): Buffer => encode({ experiment: { ...experiment('acc', [{ name: 'katib-ts.state', value: state }]), name }, trials: [] });
+    const specsOf = (buf: Buffer) => decodeGetSuggestionsRequest(buf, cache).experiment?.spec?.parameter_specs;
+    const held = Array.from({ length: 16 }, (_, i) => specsOf(request(`e${i}`, '1')));
+    expect(specsOf(request('e0', '2'))).toBe(held[0]); // 16 held: e0 still there, and now the most recently used
+    specsOf(request('e16', '1')); // e1 goes
+    expect(specsOf(request('e0', '3'))).toBe(held[0]);
+    expect(specsOf(request('e2', '2'))).toBe(held[2]);
+    const e1 = specsOf(request('e1', '2'));
+    expect(e1).toEqual(held[1]);
+    expect(e1).not.toBe(held[1]);
+  });
+
   it('tells apart trials whose names hash alike (t439599 and t622382 share an FNV-1a hash)', () => {
     const cache = new TrialCache(2 * 1024 * 1024, 0); // by name only
     const a = trial('t439599', 'SUCCEEDED', [['lr', '0.01']], [['acc', '0.1']]);
