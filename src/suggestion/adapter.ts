@@ -151,17 +151,22 @@ export function suggest(req: GetSuggestionsCall, allowed?: readonly string[]): P
   };
 }
 
+/** A unary handler: the reply of `fn`, or its error as a gRPC status; a synchronous `fn` answers in the same turn. */
 function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
   return (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>): void => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then(
-        (res) => cb(null, res),
-        (err: unknown) => {
-          if (err instanceof ServiceError) cb({ code: err.code, details: err.message });
-          else cb({ code: grpc.status.INTERNAL, details: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-        },
-      );
+    const fail = (err: unknown): void => {
+      if (err instanceof ServiceError) cb({ code: err.code, details: err.message });
+      else cb({ code: grpc.status.INTERNAL, details: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    };
+    let res: Res | Promise<Res>;
+    try {
+      res = fn(call.request);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (res instanceof Promise) res.then((r) => cb(null, r), fail);
+    else cb(null, res);
   };
 }
 
