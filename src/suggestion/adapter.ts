@@ -18,6 +18,7 @@ import { bindServer } from '../grpc/server.js';
 import { HealthServiceName, loadKatibProto } from '../grpc/proto.js';
 import type { PbExperiment, PbGetSuggestionsReply, PbGetSuggestionsRequest, PbParameterSpec, PbSetting } from './wire.js';
 import { goalFromPb, parametersFromPb, settingsFromPb, trialFromPb } from './wire.js';
+import { encodeGetSuggestionsReply } from './reply-encoder.js';
 import { decodeGetSuggestionsRequest, type GetSuggestionsCall } from './request-decoder.js';
 
 /** Setting the service adds to its reply once the algorithm will never suggest again. */
@@ -172,14 +173,14 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
 
 /**
  * The Suggestion service as the server registers it: proto-loader's definition, with GetSuggestions requests
- * decoded by {@link decodeGetSuggestionsRequest} into {@link GetSuggestionsCall} (replies are encoded by
- * proto-loader as before, so they stay byte-for-byte what Katib's clients read).
+ * decoded by {@link decodeGetSuggestionsRequest} into {@link GetSuggestionsCall} and replies encoded by
+ * {@link encodeGetSuggestionsReply} (which a Katib client reads as proto-loader's encoding of the same reply).
  */
 export function suggestionServiceDefinition(): grpc.ServiceDefinition {
   const base = loadKatibProto().Suggestion.service;
   const method = base['GetSuggestions'];
   if (!method) throw new Error('proto: api.v1.beta1.Suggestion has no GetSuggestions method');
-  return { ...base, GetSuggestions: { ...method, requestDeserialize: decodeGetSuggestionsRequest } };
+  return { ...base, GetSuggestions: { ...method, requestDeserialize: decodeGetSuggestionsRequest, responseSerialize: encodeGetSuggestionsReply } };
 }
 
 export interface SuggestionServiceOptions {
