@@ -236,7 +236,7 @@ async function measureOurs(algorithm: AlgorithmName, s: Settings, mixedSpace: re
   const proto = loadKatibProto();
   const stub = new proto.Suggestion(service.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   if (python) await python.connect(service.address);
-  // The service's own method definition: its request decoder, and proto-loader's reply encoder.
+  // The service's own method definition: its request decoder and reply encoder.
   const served = suggestionServiceDefinition()['GetSuggestions'] as grpc.MethodDefinition<unknown, PbGetSuggestionsReply>;
   const encodeRequest = (proto.Suggestion.service['GetSuggestions'] as grpc.MethodDefinition<PbGetSuggestionsRequest, unknown>).requestSerialize;
   const measurements: Record<ClientName, Measurement[]> = { python: [], ts: [] };
