@@ -4,13 +4,9 @@ import { loadKatibProto } from '../../src/grpc/proto.js';
 import { TrialCache, decodeGetSuggestionsRequest } from '../../src/suggestion/request-decoder.js';
 import type { PbExperiment, PbGetSuggestionsRequest, PbTrial } from '../../src/suggestion/wire.js';
 import { trialFromPb } from '../../src/suggestion/wire.js';
+import { getSuggestionsMethod } from '../support/proto.js';
 
-const { Suggestion, EarlyStopping } = loadKatibProto();
-function getSuggestionsMethod() {
-  const m = Suggestion.service['GetSuggestions'];
-  if (!m) throw new Error('GetSuggestions missing from the loaded proto');
-  return m;
-}
+const { EarlyStopping } = loadKatibProto();
 const method = getSuggestionsMethod();
 const encode = (req: unknown): Buffer => method.requestSerialize(req);
 

@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadKatibProto } from '../../src/grpc/proto.js';
 import { encodeGetSuggestionsRequest } from '../../src/suggestion/request-encoder.js';
 import type { PbExperiment, PbGetSuggestionsRequest, PbTrial } from '../../src/suggestion/wire.js';
+import { getSuggestionsMethod } from '../support/proto.js';
 
-function getSuggestionsMethod() {
-  const m = loadKatibProto().Suggestion.service['GetSuggestions'];
-  if (!m) throw new Error('GetSuggestions missing from the loaded proto');
-  return m;
-}
 const method = getSuggestionsMethod();
 /** What a Katib client reads: proto-loader's decoding (defaults filled in). */
 const decode = (buf: Buffer): unknown => method.requestDeserialize(buf);
