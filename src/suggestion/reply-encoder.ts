@@ -10,16 +10,10 @@
  */
 import { loadKatibProto } from '../grpc/proto.js';
 import type { PbGetSuggestionsReply } from './wire.js';
-import { WireWriter, writeSettings } from './wire-writer.js';
+import { WireWriter, writeEnum, writeSettings } from './wire-writer.js';
 
+/** ComparisonType's numbers by name, loaded at the first early-stopping rule written. */
 let comparisons: ReadonlyMap<string, number> | undefined;
-
-/** ComparisonType by name (or number, as proto-loader accepts); unknown names are left out, as proto-loader does. */
-function comparisonNumber(value: string | number | undefined): number {
-  if (typeof value === 'number') return value;
-  comparisons ??= loadKatibProto().enumValues('api.v1.beta1.ComparisonType');
-  return value === undefined ? 0 : (comparisons.get(value) ?? 0);
-}
 
 /** Encodes a GetSuggestionsReply given as proto-loader objects (the service's reply serializer). */
 export function encodeGetSuggestionsReply(reply: PbGetSuggestionsReply): Buffer {
@@ -46,7 +40,7 @@ export function encodeGetSuggestionsReply(reply: PbGetSuggestionsReply): Buffer 
     const m = w.open(3);
     w.string(1, r.name);
     w.string(2, r.value);
-    w.int32(3, comparisonNumber(r.comparison));
+    writeEnum(w, 3, (comparisons ??= loadKatibProto().enumValues('api.v1.beta1.ComparisonType')), r.comparison);
     w.int32(4, r.start_step);
     w.close(m);
   }

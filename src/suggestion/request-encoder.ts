@@ -13,7 +13,7 @@
  */
 import { loadKatibProto } from '../grpc/proto.js';
 import type { PbExperiment, PbGetSuggestionsRequest, PbObjective, PbParameterSpec, PbTrial } from './wire.js';
-import { WireWriter, writeSettings } from './wire-writer.js';
+import { WireWriter, writeEnum, writeSettings } from './wire-writer.js';
 
 interface Enums {
   readonly parameterType: ReadonlyMap<string, number>;
@@ -35,11 +35,6 @@ function loadEnums(): Enums {
     };
   }
   return enums;
-}
-
-/** An enum field given by name (or number, as proto-loader accepts); unknown names are left out. */
-function writeEnum(w: WireWriter, field: number, values: ReadonlyMap<string, number>, value: string | number | undefined): void {
-  w.int32(field, typeof value === 'number' ? value : value === undefined ? 0 : (values.get(value) ?? 0));
 }
 
 function writeObjective(w: WireWriter, field: number, o: PbObjective | null | undefined, e: Enums): void {

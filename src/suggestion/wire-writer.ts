@@ -151,3 +151,8 @@ export function writeSettings(w: WireWriter, field: number, settings: readonly P
     w.close(m);
   }
 }
+
+/** An enum field given by name (or number, as proto-loader accepts); unknown names are left out, as proto-loader does. */
+export function writeEnum(w: WireWriter, field: number, values: ReadonlyMap<string, number>, value: string | number | undefined): void {
+  w.int32(field, typeof value === 'number' ? value : value === undefined ? 0 : (values.get(value) ?? 0));
+}
